@@ -1,0 +1,70 @@
+// Bundles every entry with esbuild. One bundle per process or page: the extension host (CommonJS,
+// `vscode` external), the tunnel data plane, the debug adapter, the in-cluster tunnel agent, and
+// each webview (browser IIFE). Entries whose source does not exist yet are left out.
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production ? 'linked' : false,
+  minify: production,
+  // client-node pulls isomorphic-ws: the "node" condition must win over "browser", or exec and
+  // port-forward fail inside the bundle with "... is not a constructor" (podman-desktop#10844).
+  conditions: ['node', 'require', 'default'],
+  mainFields: ['module', 'main'],
+  logLevel: 'warning',
+  // Optional native speedups of ssh2; it works without them.
+  external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
+  legalComments: 'none',
+  alias: { 'whatwg-url': path.join(root, 'scripts', 'shims', 'whatwg-url.cjs') },
+};
+
+const entries = [
+  // The banner marks when VS Code starts evaluating the bundle, so activate() can log load time too.
+  { in: 'extension/main.ts', out: 'dist/extension.js', extra: { external: [...node.external, 'vscode'], banner: { js: 'globalThis.__devlaneLoadStart = performance.now();' } } },
+  { in: 'dataplane/main.ts', out: 'dist/dataplane.js' },
+  { in: 'debug-adapter/main.ts', out: 'dist/debug-adapter.js' },
+  { in: 'tunnel-agent/main.ts', out: 'dist/tunnel-agent.js' },
+];
+
+const webviewDir = path.join(root, 'webview');
+const webviews = fs.existsSync(webviewDir)
+  ? fs.readdirSync(webviewDir).filter((d) => fs.existsSync(path.join(webviewDir, d, 'main.ts')))
+  : [];
+
+const configs = [
+  ...entries
+    .filter((e) => fs.existsSync(path.join(root, e.in)))
+    .map((e) => ({ ...node, ...(e.extra ?? {}), entryPoints: [path.join(root, e.in)], outfile: path.join(root, e.out) })),
+  ...webviews.map((w) => ({
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: production ? false : 'linked',
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: [path.join(webviewDir, w, 'main.ts')],
+    outfile: path.join(root, 'dist', 'webview', `${w}.js`),
+    loader: { '.css': 'text' },
+  })),
+];
+
+const started = Date.now();
+if (watch) {
+  for (const c of configs) (await esbuild.context(c)).watch();
+  console.log(`watching ${configs.length} bundles`);
+} else {
+  fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+  await Promise.all(configs.map((c) => esbuild.build(c)));
+  // Static files that ship beside the bundles.
+  console.log(`built ${configs.length} bundles in ${Date.now() - started} ms`);
+}

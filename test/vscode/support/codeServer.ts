@@ -1,0 +1,180 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { waitFor } from '../../support/wait';
+
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const artifactsDir = path.join(repoRoot, 'artifacts', 'vscode');
+
+/** The VSIX built by `npm run package` (the test orchestrator builds it first). */
+export function builtVsix(): string {
+  const version = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version as string;
+  const vsix = path.join(repoRoot, 'artifacts', `devlane-${version}.vsix`);
+  if (!fs.existsSync(vsix)) throw new Error(`${vsix} is missing: run \`npm run package\` first`);
+  return vsix;
+}
+
+/** The code-server executable (installed by scripts/setup.mjs through shared/tools). */
+export function codeServerBin(): string {
+  const fromEnv = process.env.DEVLANE_CODE_SERVER;
+  if (fromEnv && fs.existsSync(fromEnv)) return fromEnv;
+  const out = spawnSync('bash', [path.join(repoRoot, '..', 'shared', 'tools', 'install-code-server.sh')], { encoding: 'utf8' });
+  const bin = out.stdout.trim().split('\n').pop() ?? '';
+  if (out.status !== 0 || !fs.existsSync(bin)) throw new Error(`code-server is not installed: ${out.stderr}`);
+  return bin;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface VsCodeOptions {
+  /** Files to create in the workspace (relative path → content). */
+  readonly workspaceFiles?: Record<string, string>;
+  /** Extra user settings. */
+  readonly settings?: Record<string, unknown>;
+  /** Extra environment for the extension host (e.g. KUBECONFIG). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * A real VS Code (code-server 1.100.3) with Devlane's VSIX installed into an isolated extensions
+ * folder, opened on a fresh workspace with workspace trust off, driven in Debian's Chromium.
+ */
+export class VsCode {
+  private constructor(
+    readonly page: Page,
+    readonly workspace: string,
+    readonly userDataDir: string,
+    private readonly browser: Browser,
+    private readonly server: ChildProcess,
+    private readonly dirs: string[],
+  ) {}
+
+  static async start(name: string, opts: VsCodeOptions = {}): Promise<VsCode> {
+    const bin = codeServerBin();
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), `devlane-vscode-${name}-`));
+    const workspace = path.join(base, 'workspace');
+    const userData = path.join(base, 'user-data');
+    const extensions = path.join(base, 'extensions');
+    const browserData = path.join(base, 'chromium');
+    for (const d of [workspace, path.join(userData, 'User'), extensions, browserData]) fs.mkdirSync(d, { recursive: true });
+    for (const [rel, content] of Object.entries(opts.workspaceFiles ?? {})) {
+      fs.mkdirSync(path.dirname(path.join(workspace, rel)), { recursive: true });
+      fs.writeFileSync(path.join(workspace, rel), content);
+    }
+    fs.writeFileSync(
+      path.join(userData, 'User', 'settings.json'),
+      JSON.stringify({
+        'security.workspace.trust.enabled': false,
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'update.mode': 'none',
+        'workbench.enableExperiments': false,
+        ...opts.settings,
+      }),
+    );
+    const install = spawnSync(bin, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', builtVsix()], { encoding: 'utf8' });
+    if (install.status !== 0) throw new Error(`installing the VSIX failed: ${install.stdout}${install.stderr}`);
+
+    const port = await freePort();
+    const server = spawn(bin, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--extensions-dir', extensions, '--user-data-dir', userData, workspace], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const serverLog = fs.createWriteStream(path.join(base, 'code-server.log'));
+    server.stdout?.pipe(serverLog);
+    server.stderr?.pipe(serverLog);
+    const kill = () => {
+      try {
+        if (server.pid) process.kill(-server.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    try {
+      await waitFor('code-server to listen', () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok), { timeoutMs: 60_000, intervalMs: 250 });
+      const browser = await chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+      });
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+      await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+      await page.locator('.statusbar').waitFor({ timeout: 60_000 });
+      return new VsCode(page, workspace, userData, browser, server, [base]);
+    } catch (e) {
+      kill();
+      throw e;
+    }
+  }
+
+  async screenshot(name: string): Promise<string> {
+    fs.mkdirSync(artifactsDir, { recursive: true });
+    const file = path.join(artifactsDir, `${name}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  /** Opens the command palette with the given text typed after ">". */
+  async openPalette(text: string): Promise<void> {
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill(`>${text}`);
+  }
+
+  /** The labels the palette currently lists. */
+  async paletteEntries(): Promise<string[]> {
+    const rows = this.page.locator('.quick-input-widget .monaco-list-row');
+    await rows.first().waitFor({ timeout: 15_000 });
+    return rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent ?? ''));
+  }
+
+  /** Runs a command through the palette by its full title ("Devlane: Show Log"). */
+  async runCommand(title: string): Promise<void> {
+    await this.openPalette(title);
+    const row = this.page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+    await row.waitFor({ timeout: 15_000 });
+    await row.click();
+  }
+
+  /** Texts of the error notifications shown so far. */
+  async errorNotifications(): Promise<string[]> {
+    return this.page.locator('.notification-toast, .notifications-center .notification-list-item').filter({ has: this.page.locator('.codicon-error') }).allInnerTexts();
+  }
+
+  /** Lines of the Devlane LogOutputChannel as VS Code wrote them to disk. */
+  devlaneLog(): string {
+    const logs = path.join(this.userDataDir, 'logs');
+    if (!fs.existsSync(logs)) return '';
+    const files = fs.readdirSync(logs, { recursive: true }).map(String).filter((f) => f.endsWith('Devlane.log'));
+    return files.map((f) => fs.readFileSync(path.join(logs, f), 'utf8')).join('\n');
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close().catch(() => undefined);
+    try {
+      if (this.server.pid) process.kill(-this.server.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await new Promise<void>((resolve) => (this.server.exitCode !== null ? resolve() : this.server.once('exit', () => resolve())));
+    for (const d of this.dirs) fs.rmSync(d, { recursive: true, force: true });
+  }
+}
