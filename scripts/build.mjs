@@ -9,7 +9,8 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
-const node = {
+/** The options every Node-side bundle uses; tests build probes with the same ones. */
+export const node = {
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -58,8 +59,11 @@ const configs = [
   })),
 ];
 
+const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
 const started = Date.now();
-if (watch) {
+if (!isMain) {
+  // Imported for its options.
+} else if (watch) {
   for (const c of configs) (await esbuild.context(c)).watch();
   console.log(`watching ${configs.length} bundles`);
 } else {

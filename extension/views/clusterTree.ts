@@ -17,6 +17,16 @@ export interface ClusterTreeSection {
   children(): Promise<vscode.TreeItem[]>;
 }
 
+/** Short header text per problem; the welcome content below it explains. */
+const problemLabels: Partial<Record<ErrorReason, string>> = {
+  'kubeconfig-missing': 'no kubeconfig',
+  'kubeconfig-empty': 'empty kubeconfig',
+  'kubeconfig-invalid': 'unreadable kubeconfig',
+  'context-missing': 'no context',
+  'cluster-unreachable': 'unreachable',
+  'cluster-unauthorized': 'not logged in',
+};
+
 type Node =
   | { readonly type: 'section'; readonly section: ClusterTreeSection }
   | { readonly type: 'item'; readonly item: vscode.TreeItem }
@@ -68,7 +78,7 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
     this.ctx.setContext('devlane.clusterProblem', s.state !== 'error' ? 'none' : welcomeReasons.has(s.error.reason) ? (s.error.reason as ContextKeys['devlane.clusterProblem']) : 'other');
     // A view message would hide the welcome content, which carries the fixes: the header and its
     // tooltip-free description name the context, the log has the full cause.
-    this.view.description = s.state === 'connected' ? `${s.config.context} · ${s.version}` : s.state === 'error' ? s.error.reason : undefined;
+    this.view.description = s.state === 'connected' ? `${s.config.context} · ${s.version}` : s.state === 'error' ? problemLabels[s.error.reason] ?? 'not connected' : undefined;
     this.refresh();
   }
 

@@ -86,3 +86,32 @@ describe('VS Code: Devlane without a cluster', () => {
     await vs.screenshot('foundation-5-devlane-yaml');
   });
 });
+
+describe('VS Code: Devlane with a cluster that does not answer', () => {
+  let vs: VsCode;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-unreachable-'));
+  const kubeconfig = path.join(dir, 'config');
+
+  before(async () => {
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    fs.writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u}\ncurrent-context: gone\n');
+    vs = await VsCode.start('unreachable', { env: { KUBECONFIG: kubeconfig } });
+  });
+  after(async () => {
+    await vs?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the cluster view says the cluster does not answer and offers retry and other contexts', async () => {
+    const page = vs.page;
+    await page.locator('.activitybar .action-item a[aria-label^="Devlane"]').click();
+    const clusterPane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Cluster & Clones' }) });
+    await clusterPane.getByText('does not answer', { exact: false }).waitFor({ timeout: 30_000 });
+    await clusterPane.getByRole('button', { name: 'Retry' }).waitFor();
+    await clusterPane.getByRole('button', { name: 'Choose Context…' }).waitFor();
+    await vs.screenshot('foundation-6-unreachable');
+    assert.deepEqual(await vs.errorNotifications(), []);
+    // The log names the server and the cause.
+    assert.match(vs.devlaneLog(), /127\.0\.0\.1:9 cannot be reached \(ECONNREFUSED\)/);
+  });
+});
