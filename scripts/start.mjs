@@ -30,7 +30,7 @@ if (!kubeconfig) {
   }
   ensureClusterBinaries();
   console.log('starting the demo cluster (no kubeconfig given)…');
-  const up = spawnSync(process.execPath, ['--import', 'tsx', cli, 'up', '--samples'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const up = spawnSync(process.execPath, ['--import', 'tsx', cli, 'up'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (up.status !== 0) process.exit(up.status ?? 1);
   kubeconfig = up.stdout.trim().split('\n').pop();
   startedCluster = true;

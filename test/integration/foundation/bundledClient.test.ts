@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { testCluster, testNamespace, waitForPodRunning } from '../../support/cluster';
+import { testCluster, testNamespace, waitForPodReady } from '../../support/cluster';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -23,10 +23,10 @@ before(async () => {
     namespace: ns.name,
     body: {
       metadata: { name: 'web' },
-      spec: { containers: [{ name: 'app', image: 'python:3', command: ['python3', '-c', 'import http.server as h\nclass H(h.BaseHTTPRequestHandler):\n  def do_GET(s):\n    s.send_response(200); s.end_headers(); s.wfile.write(b"hello from the pod")\nh.HTTPServer(("127.0.0.1", 8080), H).serve_forever()'] }] },
+      spec: { containers: [{ name: 'app', image: 'node:20', command: ['node', '-e', "require('http').createServer((q, s) => s.end('hello from the pod')).listen(8080, '127.0.0.1')"] }] },
     },
   });
-  await waitForPodRunning(kc, ns.name, 'web');
+  await waitForPodReady(kc, ns.name, 'web');
 });
 after(async () => {
   await ns?.dispose();
@@ -42,9 +42,9 @@ test('the bundled client-node execs and port-forwards', async () => {
   assert.ok(!text.includes('isomorphic-ws/browser'), 'the browser build of isomorphic-ws was bundled');
   // The HTTP server may take a moment after Running to bind: the probe runs until it answers.
   const result = await waitFor('the bundled probe to exec and port-forward', () => {
-    const stdout = execFileSync(process.execPath, [out, kubeconfigPath, ns.name, 'web', '8080'], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync(process.execPath, [out, kubeconfigPath, ns.name, 'web', '8080'], { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'] });
     return JSON.parse(stdout.trim().split('\n').pop() ?? '') as { exec: string; execStatus: string; http: string };
-  }, { timeoutMs: 60_000, intervalMs: 500 });
+  }, { timeoutMs: 90_000, intervalMs: 500 });
   assert.equal(result.exec, 'bundled-exec-ok');
   assert.equal(result.execStatus, 'Success');
   assert.equal(result.http, 'hello from the pod');

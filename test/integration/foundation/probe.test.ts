@@ -7,7 +7,11 @@ import { DevlaneError } from '../../../extension/core/errors';
 import { testCluster } from '../../support/cluster';
 
 const opened: net.Server[] = [];
-after(() => opened.forEach((s) => s.close()));
+const sockets: net.Socket[] = [];
+after(() => {
+  for (const s of sockets) s.destroy();
+  for (const s of opened) s.close();
+});
 
 function kubeconfigFor(server: string, token = 'not-a-valid-token'): KubeConfig {
   const kc = new KubeConfig();
@@ -40,7 +44,7 @@ test('a closed port is "cluster-unreachable"', async () => {
 });
 
 test('a server that accepts but never answers is "cluster-unreachable" after the deadline', async () => {
-  const s = net.createServer(() => undefined);
+  const s = net.createServer((socket) => void sockets.push(socket));
   opened.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const started = Date.now();
