@@ -35,7 +35,7 @@ after(async () => {
 
 test('the bundled client-node execs and port-forwards', async () => {
   const { kubeconfigPath } = await testCluster();
-  const { node } = (await import('../../../scripts/build.mjs')) as { node: esbuild.BuildOptions };
+  const { node } = await import('../../../scripts/build.mjs');
   const out = path.join(dir, 'probe.js');
   await esbuild.build({ ...node, entryPoints: [path.join(__dirname, 'bundled-client.entry.ts')], outfile: out, sourcemap: false, logLevel: 'error' });
   const text = fs.readFileSync(out, 'utf8');
