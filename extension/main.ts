@@ -6,6 +6,7 @@ import { registerEmptyView } from './views/emptyView';
 import { registerClusterCommands } from './commands/clusterCommands';
 import { createTunnelStatusItem } from './tunnels/statusItem';
 import { registerDevlaneYamlDiagnostics } from './devlaneYaml/diagnostics';
+import { registerObserve } from './observe/register';
 
 let ctx: DevlaneContext | undefined;
 
@@ -22,6 +23,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   c.own(registerEmptyView(views.tunnels));
   c.own(registerEmptyView(views.lanes));
   registerDevlaneYamlDiagnostics(c);
+  registerObserve(c);
   c.setContext('devlane.clusterState', 'loading');
   const loadStart = (globalThis as { __devlaneLoadStart?: number }).__devlaneLoadStart;
   const load = loadStart === undefined ? '' : ` (bundle evaluated in ${(started - loadStart).toFixed(1)} ms before)`;

@@ -1,0 +1,38 @@
+/** Failures of the observe features' API calls as DevlaneErrors that name the verb and resource. */
+import { DevlaneError } from '../errors';
+import { statusOf } from './resilientWatch';
+
+export interface Access {
+  readonly verb: string;
+  /** Resource with subresource, as RBAC names it: "pods/log", "pods/exec", "events". */
+  readonly resource: string;
+  readonly namespace: string;
+  readonly name?: string;
+}
+
+export function forbidden(a: Access, cause?: unknown): DevlaneError {
+  const what = a.name ? `${a.resource} of ${a.name}` : a.resource;
+  return new DevlaneError('rbac-forbidden', `Your Kubernetes user may not ${a.verb} ${what} in namespace "${a.namespace}" (403). Ask a cluster admin for "${a.verb}" on "${a.resource}" in that namespace.`, { cause, detail: `verb=${a.verb} resource=${a.resource} namespace=${a.namespace}` });
+}
+
+/** Turns an API failure into the error the views show; `undefined` when it is not one of these. */
+export function classifyApiError(e: unknown, a: Access): DevlaneError | undefined {
+  if (e instanceof DevlaneError) return e;
+  const code = statusOf(e);
+  if (code === 403) return forbidden(a, e);
+  if (code === 401) return new DevlaneError('cluster-unauthorized', 'The cluster refused the credentials (401). Log in again or choose another context.', { cause: e });
+  if (code === 404) return new DevlaneError('not-found', `${a.name ? `Pod "${a.name}"` : 'The object'} is gone from namespace "${a.namespace}". What was shown is kept.`, { cause: e });
+  return undefined;
+}
+
+/** The exit code in an exec status (NonZeroExitCode carries it in details.causes). */
+export function exitCodeOf(status: { status?: string; reason?: string; details?: { causes?: { reason?: string; message?: string }[] } } | undefined): number | undefined {
+  if (!status) return undefined;
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  if (cause?.message !== undefined) {
+    const n = Number(cause.message);
+    return Number.isNaN(n) ? undefined : n;
+  }
+  return undefined;
+}
