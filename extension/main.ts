@@ -7,6 +7,7 @@ import { registerClusterCommands } from './commands/clusterCommands';
 import { createTunnelStatusItem } from './tunnels/statusItem';
 import { registerDevlaneYamlDiagnostics } from './devlaneYaml/diagnostics';
 import { registerObserve } from './observe/register';
+import { registerDebug } from './debug/register';
 
 let ctx: DevlaneContext | undefined;
 
@@ -24,6 +25,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   c.own(registerEmptyView(views.lanes));
   registerDevlaneYamlDiagnostics(c);
   registerObserve(c);
+  registerDebug(c);
   c.setContext('devlane.clusterState', 'loading');
   const loadStart = (globalThis as { __devlaneLoadStart?: number }).__devlaneLoadStart;
   const load = loadStart === undefined ? '' : ` (bundle evaluated in ${(started - loadStart).toFixed(1)} ms before)`;

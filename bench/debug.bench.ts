@@ -1,0 +1,286 @@
+/**
+ * npm run bench:debug — Devlane's debug adapter against the JDK's jdb on the same program: attach →
+ * breakpoints verified, breakpoint hit → stack + top-frame variables, step-over p50, a 200-frame
+ * stack (local JVM); then the same on the test cluster, the adapter through its own port-forward and
+ * jdb through a client-node port-forward listener (one websocket per connection, like kubectl).
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { forwardToPod, testCluster, testNamespace, waitForPodReady } from '../test/support/cluster';
+import { performance } from 'node:perf_hooks';
+import { attach, bundleAdapter, startClient, stopQueue, stoppedAt } from '../test/integration/debug/support/adapter';
+import { Jdb } from '../test/integration/debug/support/jdb';
+import { compileFixtures, fixtureSourceRoot, lineOf, startJvm } from '../test/integration/debug/support/jvm';
+
+const steps = 15;
+const mainJava = path.join(fixtureSourceRoot, 'demo/Main.java');
+const loop = lineOf('demo/Main.java', 'loop');
+const bottom = lineOf('demo/Main.java', 'bottom');
+
+interface Figures {
+  attachMs: number;
+  hitToVariablesMs: number;
+  stepP50Ms: number;
+  stack200Ms: number;
+  frames: number;
+}
+
+const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+async function devlane(classesDir: string, adapterFile: string): Promise<Figures> {
+  const jvm = await startJvm({ classesDir, mainClass: 'demo.Main', args: ['gate', '200'], suspend: false });
+  const dc = await startClient(adapterFile);
+  try {
+    await jvm.waitForOutput('ready');
+    const stops = stopQueue(dc);
+    const t0 = performance.now();
+    await attach(dc, { port: jvm.port, sourcePaths: [fixtureSourceRoot] });
+    const set = await dc.setBreakpointsRequest({ source: { path: mainJava }, breakpoints: [{ line: loop }, { line: bottom }] });
+    await dc.configurationDoneRequest();
+    const attachMs = performance.now() - t0;
+    if (!set.body.breakpoints.every((b) => b.verified)) throw new Error('breakpoints not verified');
+
+    jvm.process.stdin?.write('go\n');
+    const ev = await stops();
+    const h0 = performance.now();
+    if (ev === 'terminated') throw new Error('terminated');
+    const threadId = ev.body.threadId as number;
+    const st = await dc.stackTraceRequest({ threadId, startFrame: 0, levels: 20 });
+    const scopes = await dc.scopesRequest({ frameId: st.body.stackFrames[0]?.id ?? 0 });
+    await dc.variablesRequest({ variablesReference: scopes.body.scopes[0]?.variablesReference ?? 0 });
+    const hitToVariablesMs = performance.now() - h0;
+
+    await dc.setBreakpointsRequest({ source: { path: mainJava }, breakpoints: [{ line: bottom }] });
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const s0 = performance.now();
+      await dc.nextRequest({ threadId });
+      await stoppedAt(dc, stops, 'step');
+      times.push(performance.now() - s0);
+    }
+    await dc.continueRequest({ threadId });
+    const deep = await stoppedAt(dc, stops, 'breakpoint');
+    const d0 = performance.now();
+    const all = await dc.stackTraceRequest({ threadId: deep.threadId });
+    const stack200Ms = performance.now() - d0;
+    await dc.disconnectRequest({});
+    return { attachMs, hitToVariablesMs, stepP50Ms: p50(times), stack200Ms, frames: all.body.stackFrames.length };
+  } finally {
+    await dc.stop().catch(() => undefined);
+    await jvm.dispose();
+  }
+}
+
+async function jdbPeer(classesDir: string): Promise<Figures> {
+  const jvm = await startJvm({ classesDir, mainClass: 'demo.Main', args: ['gate', '200'], suspend: false });
+  await jvm.waitForOutput('ready');
+  const t0 = performance.now();
+  const proc = spawn('jdb', ['-attach', `127.0.0.1:${jvm.port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const jdb = new Jdb(proc);
+  try {
+    await jdb.attached();
+    await jdb.set(`stop at demo.Main:${loop}`);
+    await jdb.set(`stop at demo.Main:${bottom}`);
+    const attachMs = performance.now() - t0;
+
+    jvm.process.stdin?.write('go\n');
+    await jdb.waitForHit();
+    const h0 = performance.now();
+    await jdb.run('where');
+    await jdb.run('locals');
+    const hitToVariablesMs = performance.now() - h0;
+
+    await jdb.run(`clear demo.Main:${loop}`);
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const s0 = performance.now();
+      await jdb.step('next');
+      times.push(performance.now() - s0);
+    }
+    if ((await jdb.cont()) !== 'stopped') throw new Error('jdb: the program ended before the deep breakpoint');
+    const d0 = performance.now();
+    const where = await jdb.run('where');
+    const stack200Ms = performance.now() - d0;
+    const frames = where.split('\n').filter((l) => /^\s*\[\d+\]/.test(l)).length;
+    return { attachMs, hitToVariablesMs, stepP50Ms: p50(times), stack200Ms, frames };
+  } finally {
+    proc.kill('SIGKILL');
+    await jvm.dispose();
+  }
+}
+
+const ordersRoot = path.resolve(__dirname, '../cluster/samples/shop/orders/src/main/java');
+const ordersJava = path.join(ordersRoot, 'dev/devlane/shop/orders/OrdersApp.java');
+const ordersLine = fs.readFileSync(ordersJava, 'utf8').split('\n').findIndex((l) => l.includes('String item = query(')) + 1;
+const clusterSteps = 5;
+
+function order(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/order?item=pear' }, (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0))).on('error', reject);
+  });
+}
+
+type ClusterFigures = Omit<Figures, 'stack200Ms' | 'frames'>;
+
+async function clusterRun(): Promise<{ ours: ClusterFigures; peer: ClusterFigures }> {
+  const { kc, kubeconfigPath } = await testCluster();
+  const ns = await testNamespace(kc, 'dbgbench');
+  try {
+    const pod = 'orders-debug';
+    await kc.makeApiClient(CoreV1Api).createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name: pod },
+        spec: {
+          containers: [
+            {
+              name: 'orders',
+              image: 'devlane.local/shop-orders:dev',
+              command: ['java', '-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=5005', '-Xmx64m', '-XX:+UseSerialGC', '-cp', '/app/classes', 'dev.devlane.shop.orders.OrdersApp'],
+              env: [
+                { name: 'PORT', value: '8080' },
+                { name: 'INVENTORY_URL', value: 'http://127.0.0.1:1' },
+              ],
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    });
+    await waitForPodReady(kc, ns.name, pod);
+    const app = await forwardToPod(kc, ns.name, pod, 8080);
+    const jdwp = await forwardToPod(kc, ns.name, pod, 5005);
+    const adapter = await bundleAdapter();
+    try {
+      const runOurs = async (): Promise<ClusterFigures> => {
+        const dc = await startClient(adapter.file);
+        try {
+          const stops = stopQueue(dc);
+          const t0 = performance.now();
+          await attach(dc, { port: 5005, kubernetes: { kubeconfig: kubeconfigPath, namespace: ns.name, pod }, sourcePaths: [ordersRoot] });
+          const set = await dc.setBreakpointsRequest({ source: { path: ordersJava }, breakpoints: [{ line: ordersLine }] });
+          await dc.configurationDoneRequest();
+          const attachMs = performance.now() - t0;
+          if (!set.body.breakpoints[0]?.verified) throw new Error('not verified');
+          const done = order(app.port);
+          const ev = await stops();
+          const h0 = performance.now();
+          if (ev === 'terminated') throw new Error('terminated');
+          const threadId = ev.body.threadId as number;
+          const st = await dc.stackTraceRequest({ threadId, startFrame: 0, levels: 20 });
+          const scopes = await dc.scopesRequest({ frameId: st.body.stackFrames[0]?.id ?? 0 });
+          await dc.variablesRequest({ variablesReference: scopes.body.scopes[0]?.variablesReference ?? 0 });
+          const hitToVariablesMs = performance.now() - h0;
+          const times: number[] = [];
+          for (let i = 0; i < clusterSteps; i++) {
+            const s0 = performance.now();
+            await dc.nextRequest({ threadId });
+            await stoppedAt(dc, stops, 'step');
+            times.push(performance.now() - s0);
+          }
+          await dc.setBreakpointsRequest({ source: { path: ordersJava }, breakpoints: [] });
+          await dc.continueRequest({ threadId });
+          await done;
+          await dc.disconnectRequest({});
+          return { attachMs, hitToVariablesMs, stepP50Ms: p50(times) };
+        } finally {
+          await dc.stop().catch(() => undefined);
+        }
+      };
+      const runPeer = async (): Promise<ClusterFigures> => {
+        const t0 = performance.now();
+        const proc = spawn('jdb', ['-attach', `127.0.0.1:${jdwp.port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+        const jdb = new Jdb(proc);
+        try {
+          await jdb.attached();
+          await jdb.set(`stop at dev.devlane.shop.orders.OrdersApp:${ordersLine}`);
+          const attachMs = performance.now() - t0;
+          const done = order(app.port);
+          await jdb.waitForHit();
+          const h0 = performance.now();
+          await jdb.run('where');
+          await jdb.run('locals');
+          const hitToVariablesMs = performance.now() - h0;
+          const times: number[] = [];
+          for (let i = 0; i < clusterSteps; i++) {
+            const s0 = performance.now();
+            await jdb.step('next');
+            times.push(performance.now() - s0);
+          }
+          await jdb.run(`clear dev.devlane.shop.orders.OrdersApp:${ordersLine}`);
+          proc.stdin?.write('cont\n');
+          await done;
+          return { attachMs, hitToVariablesMs, stepP50Ms: p50(times) };
+        } finally {
+          proc.kill('SIGKILL');
+        }
+      };
+      // The agent listens again after each debugger leaves (same port inside the pod).
+      await runOurs();
+      await waitForJdwp(jdwp.port);
+      await runPeer();
+      await waitForJdwp(jdwp.port);
+      const ours = await runOurs();
+      await waitForJdwp(jdwp.port);
+      const peer = await runPeer();
+      return { ours, peer };
+    } finally {
+      adapter.dispose();
+      await app.close();
+      await jdwp.close();
+    }
+  } finally {
+    await ns.dispose();
+  }
+}
+
+/** After a debugger detaches the agent needs a moment to listen again; probe with a real handshake. */
+async function waitForJdwp(port: number): Promise<void> {
+  const { JdwpClient } = await import('../debug-adapter/jdwp/client');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const c = await JdwpClient.connect({ host: '127.0.0.1', port, handshakeTimeoutMs: 5_000 });
+      await c.disposeVm();
+      c.dispose();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const fx = compileFixtures();
+  const adapter = await bundleAdapter();
+  try {
+    // One warm-up run each so neither side pays for cold class loading in the figures.
+    await devlane(fx.classesDir, adapter.file);
+    await jdbPeer(fx.classesDir);
+    const ours = await devlane(fx.classesDir, adapter.file);
+    const peer = await jdbPeer(fx.classesDir);
+    const line = (bench: string, d: number, p: number, extra: Record<string, unknown> = {}) =>
+      console.log(JSON.stringify({ bench, devlane: Math.round(d * 10) / 10, peer: Math.round(p * 10) / 10, ratio: Math.round((d / p) * 100) / 100, unit: 'ms', ...extra }));
+    line('debug-attach-verified', ours.attachMs, peer.attachMs, { target: 'local JVM' });
+    line('debug-hit-stack-variables', ours.hitToVariablesMs, peer.hitToVariablesMs);
+    line('debug-step-over-p50', ours.stepP50Ms, peer.stepP50Ms, { steps });
+    line('debug-stack-200', ours.stack200Ms, peer.stack200Ms, { framesDevlane: ours.frames, framesPeer: peer.frames });
+    const c = await clusterRun();
+    line('debug-cluster-attach-verified', c.ours.attachMs, c.peer.attachMs, { target: 'test cluster pod via port-forward' });
+    line('debug-cluster-hit-stack-variables', c.ours.hitToVariablesMs, c.peer.hitToVariablesMs);
+    line('debug-cluster-step-over-p50', c.ours.stepP50Ms, c.peer.stepP50Ms, { steps: clusterSteps });
+  } finally {
+    adapter.dispose();
+    fx.dispose();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DevlaneError } from '../../extension/core/errors';
+import { defaultStepFilters } from './types';
+
+/** The shape of a `devlane` debug configuration before VS Code hands it to the adapter. */
+export interface DevlaneDebugConfiguration {
+  type: string;
+  request: string;
+  name: string;
+  hostName?: string;
+  port?: number | string;
+  sourcePaths?: string[];
+  stepFilters?: string[];
+  [key: string]: unknown;
+}
+
+/** Maven/Gradle source layouts looked for under each workspace folder when sourcePaths is not given. */
+const conventionalRoots = ['src/main/java', 'src/test/java', 'src'];
+
+export function defaultSourcePaths(workspaceFolders: readonly string[], exists: (p: string) => boolean = fs.existsSync): string[] {
+  const out: string[] = [];
+  for (const folder of workspaceFolders) {
+    const found = conventionalRoots.map((r) => path.join(folder, r)).filter((p) => exists(p));
+    // src/main/java and src/test/java already cover what src would; src alone is the plain layout.
+    const pick = found.filter((p) => !p.endsWith(`${path.sep}src`) || found.length === 1);
+    out.push(...(pick.length ? pick : [folder]));
+  }
+  return out;
+}
+
+/**
+ * Completes an attach configuration: defaults for host, source roots and step filters, and a clear
+ * error for what cannot be defaulted. The port is the one thing asked for when missing (by the caller).
+ */
+export function resolveAttachConfiguration(config: DevlaneDebugConfiguration, workspaceFolders: readonly string[], exists?: (p: string) => boolean): DevlaneDebugConfiguration {
+  if (config.request !== 'attach') throw new DevlaneError('invalid-input', `Devlane debug configurations use "request": "attach" for now; "${config.request}" is not available in this version.`);
+  const port = typeof config.port === 'string' ? Number(config.port) : config.port;
+  if (port === undefined || !Number.isInteger(port) || port <= 0 || port > 65535) throw new DevlaneError('invalid-input', `"port" must be the JVM's JDWP port (1–65535), not ${JSON.stringify(config.port)}.`);
+  return {
+    ...config,
+    hostName: config.hostName || '127.0.0.1',
+    port,
+    sourcePaths: config.sourcePaths?.length ? config.sourcePaths : defaultSourcePaths(workspaceFolders, exists),
+    stepFilters: config.stepFilters ?? [...defaultStepFilters],
+  };
+}
