@@ -69,6 +69,7 @@ export interface Settings {
   'devlane.kubeconfig': string;
   'devlane.context': string;
   'devlane.clone.ttlMinutes': number;
+  'devlane.tunnel.destination': string;
   'devlane.tunnel.socksPort': number;
   'devlane.tunnel.httpPort': number;
   'devlane.tunnel.keepaliveIntervalSeconds': number;

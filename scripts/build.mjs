@@ -32,6 +32,9 @@ const entries = [
   // The banner marks when VS Code starts evaluating the bundle, so activate() can log load time too.
   { in: 'extension/main.ts', out: 'dist/extension.js', extra: { external: [...node.external, 'vscode'], banner: { js: 'globalThis.__devlaneLoadStart = performance.now();' } } },
   { in: 'dataplane/main.ts', out: 'dist/dataplane.js' },
+  // The agent transport is loaded only by tunnels through the in-cluster agent: SSH-only users
+  // never pay its memory.
+  { in: 'dataplane/agent/transport.ts', out: 'dist/dataplane-agent.js' },
   { in: 'debug-adapter/main.ts', out: 'dist/debug-adapter.js' },
   { in: 'tunnel-agent/main.ts', out: 'dist/tunnel-agent.js' },
 ];

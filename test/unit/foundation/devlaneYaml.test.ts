@@ -6,16 +6,17 @@ test('a complete devlane.yaml validates', () => {
   const r = parseDevlaneYaml(`version: 1
 cluster: {context: demo, namespace: shop}
 clones:
-  - source: {kind: Deployment, name: orders, namespace: shop}
-    options:
-      startCommand: keep-alive
-      node: kwok-node-0
-      removeProbes: {liveness: true}
-      tcpdump: {enabled: true, filter: "tcp port 8080"}
-      jvm: {jdwp: {enabled: true, port: 5005, suspend: false}, heapDumpOnOutOfMemory: true}
-      resources: {limits: {cpu: 500m, memory: 512Mi}}
-      env: {LOG_LEVEL: debug}
-      labels: {lane: alice}
+  - namespace: shop
+    kind: Deployment
+    name: orders
+    startCommand: keep-alive
+    nodeName: kwok-node-0
+    removeProbes: {liveness: true}
+    capture: {enabled: true, filter: "tcp port 8080"}
+    jvm: {jdwp: {enabled: true, port: 5005, suspend: false}, heapDumpOnOom: true}
+    resources: {limits: {cpu: 500m, memory: 512Mi}}
+    env: {LOG_LEVEL: debug}
+    labels: {lane: alice}
 deploy: {artifact: target/*.jar, restart: true, waitFor: {port: 8080}}
 debug: {sourcePaths: [src/main/java]}
 tunnels:
@@ -27,11 +28,11 @@ lanes:
 });
 
 test('problems are located at the offending key or value', () => {
-  const r = parseDevlaneYaml('version: 1\nclones:\n  - source: {kind: Job, name: x}\n    optionz: {}\n');
+  const r = parseDevlaneYaml('version: 1\nclones:\n  - {namespace: shop, kind: Job, name: x}\n  - namespace: shop\n    kind: Pod\n    name: y\n    optionz: {}\n');
   assert.ok(!r.ok);
   const messages = r.problems.map((p) => `${p.line}:${p.message}`);
-  assert.ok(messages.some((m) => m.startsWith('3:') && m.includes('unknown key "optionz"')), messages.join('\n'));
-  assert.ok(messages.some((m) => m.startsWith('2:') && m.includes('clones.0.source.kind: must be one of')), messages.join('\n'));
+  assert.ok(messages.some((m) => m.startsWith('6:') && m.includes('unknown key "optionz"')), messages.join('\n'));
+  assert.ok(messages.some((m) => m.startsWith('2:') && m.includes('clones.0.kind: must be one of')), messages.join('\n'));
 });
 
 test('YAML syntax errors and a missing version are reported', () => {
@@ -39,4 +40,24 @@ test('YAML syntax errors and a missing version are reported', () => {
   assert.ok(!bad.ok && bad.problems[0]?.message.startsWith('YAML:'));
   const noVersion = parseDevlaneYaml('cluster: {}\n');
   assert.ok(!noVersion.ok && noVersion.problems.some((p) => p.message.includes('missing "version"')));
+});
+
+test('clone options saved by the clone feature always validate against the schema', async () => {
+  const { saveCloneOptions } = await import('../../../extension/core/clones/config');
+  const { resolveOptions } = await import('../../../extension/core/clones/spec/options');
+  const every = resolveOptions({
+    startCommand: 'original',
+    nodeName: 'devlane-node-1',
+    removeProbes: { liveness: false, readiness: true, startup: true },
+    capture: { enabled: true, mode: 'sidecar', image: 'tcpdump:latest', filter: 'tcp port 8080', fileSizeMb: 5, fileCount: 3 },
+    jvm: { jdwp: { enabled: true, port: 5006, suspend: true }, exceptionLogging: true, heapDumpOnOom: false, extraOptions: ['-Xmx256m'] },
+    resources: { requests: { cpu: '250m' }, limits: { memory: '512Mi' } },
+    env: { A: 'b' },
+    labels: { lane: 'alice' },
+    keepInServices: true,
+    ttlMinutes: 30,
+  } as never);
+  const text = saveCloneOptions('version: 1\n', { namespace: 'shop', kind: 'Deployment', name: 'orders' }, every);
+  const r = parseDevlaneYaml(text);
+  assert.ok(r.ok, `${text}\n${JSON.stringify(r)}`);
 });

@@ -1,0 +1,91 @@
+import type { ErrorReason } from '../../extension/core/errors';
+import type { ConnectionStats } from '../proxy/connections';
+import type { HostKeyQuestion, ReverseForward, SecretQuestion, TransportStateName } from '../ssh/transport';
+import type { SshHop } from '../ssh/sshConfig';
+
+/** The messages between the extension (controller) and the data plane, typed once for both ends. */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Instead of SSH: an agent pod in the cluster, reached through port-forward. */
+export interface AgentParams {
+  readonly kubeconfig: string;
+  readonly context?: string;
+  readonly namespace: string;
+  /** Path of the bundled agent script (dist/tunnel-agent.js). */
+  readonly scriptPath: string;
+  readonly image?: string;
+  readonly ttlSeconds?: number;
+  readonly owner: string;
+}
+
+export interface StartTunnelParams {
+  readonly id: string;
+  readonly hops: readonly SshHop[];
+  readonly agent?: AgentParams;
+  readonly knownHostsFiles: readonly string[];
+  readonly hashKnownHosts?: boolean;
+  readonly agentSocket?: string;
+  readonly socks: { readonly port: number; readonly username?: string; readonly password?: string };
+  readonly http?: { readonly port: number };
+  readonly keepaliveIntervalMs?: number;
+  readonly keepaliveCountMax?: number;
+  readonly probeIntervalMs?: number;
+  readonly degradedAfterMs?: number;
+  readonly ciphers?: readonly string[];
+}
+
+export interface TunnelTotals {
+  readonly opened: number;
+  readonly live: number;
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+}
+
+export interface TunnelInfo {
+  readonly id: string;
+  readonly target: string;
+  readonly socksPort: number;
+  readonly httpPort?: number;
+  readonly state: TunnelStateEvent;
+  readonly forwards: readonly ReverseForward[];
+  readonly totals: TunnelTotals;
+}
+
+export interface TunnelStateEvent {
+  readonly id: string;
+  readonly state: TransportStateName;
+  readonly rttMs?: number;
+  readonly detail?: string;
+  readonly error?: { readonly reason: ErrorReason; readonly message: string };
+}
+
+export interface Hello {
+  readonly pid: number;
+  readonly version: number;
+  readonly tunnels: readonly TunnelInfo[];
+}
+
+/** Controller → data plane requests. */
+export interface DataPlaneMethods {
+  hello: { params: { version: number }; result: Hello };
+  'tunnel.start': { params: StartTunnelParams; result: TunnelInfo };
+  'tunnel.stop': { params: { id: string }; result: null };
+  'tunnel.addReverseForward': { params: { id: string } & ReverseForward; result: ReverseForward };
+  'tunnel.removeReverseForward': { params: { id: string; bindAddress: string; bindPort: number }; result: null };
+  'tunnel.connections': { params: { id: string }; result: { live: ConnectionStats[]; recent: ConnectionStats[] } };
+  shutdown: { params: Record<string, never>; result: null };
+}
+
+/** Data plane → controller requests. */
+export interface ControllerMethods {
+  'ask.hostKey': { params: { id: string } & HostKeyQuestion; result: boolean };
+  'ask.secret': { params: { id: string } & SecretQuestion; result: string | null };
+}
+
+/** Data plane → controller events. */
+export interface DataPlaneEvents {
+  'tunnel.state': TunnelStateEvent;
+  'tunnel.totals': { id: string; totals: TunnelTotals };
+  log: { level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+}

@@ -1,0 +1,176 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AgentParams, StartTunnelParams, TunnelInfo, TunnelStateEvent, TunnelTotals } from '../../../dataplane/ipc/protocol';
+import { parseSshConfig, resolveChain, type SshHop } from '../../../dataplane/ssh/sshConfig';
+import type { ReverseForward } from '../../../dataplane/ssh/transport';
+import type { ConnectionStats } from '../../../dataplane/proxy/connections';
+import { DevlaneError } from '../errors';
+import { Emitter, type Disposable } from '../events';
+import type { Session, SessionStatus } from '../sessions/session';
+import type { DataPlaneClient } from './dataPlane';
+
+export interface TunnelSpec {
+  /** `alias` from ~/.ssh/config or `[user@]host[:port]`; a label when `agent` is set. */
+  readonly destination: string;
+  /** Use the in-cluster agent instead of an SSH bastion. */
+  readonly agent?: AgentParams;
+  readonly socksPort: number;
+  readonly httpPort?: number;
+  readonly sshConfigFile?: string;
+  readonly knownHostsFiles?: readonly string[];
+  readonly hashKnownHosts?: boolean;
+  readonly agentSocket?: string;
+  readonly keepaliveIntervalMs?: number;
+  readonly keepaliveCountMax?: number;
+  readonly probeIntervalMs?: number;
+  readonly degradedAfterMs?: number;
+}
+
+/** Resolves a destination through the user's SSH config into the hops the data plane connects. */
+export function resolveHops(spec: Pick<TunnelSpec, 'destination' | 'sshConfigFile'>, home = os.homedir(), localUser = os.userInfo().username): SshHop[] {
+  const file = spec.sshConfigFile ?? path.join(home, '.ssh', 'config');
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    // No config file: the destination is taken literally.
+  }
+  try {
+    return resolveChain(parseSshConfig(text), spec.destination, { home, localUser });
+  } catch (e) {
+    throw new DevlaneError('invalid-input', `Cannot resolve the SSH destination "${spec.destination}": ${e instanceof Error ? e.message : String(e)}. Use an alias from ~/.ssh/config or user@host[:port].`, { cause: e });
+  }
+}
+
+const sessionState: Record<TunnelStateEvent['state'], SessionStatus['state']> = {
+  connecting: 'starting',
+  on: 'running',
+  degraded: 'degraded',
+  error: 'failed',
+  off: 'stopped',
+};
+
+/**
+ * One tunnel as a session: owned by the registry, shown in the status bar and the Tunnels view,
+ * ended (in the data plane too) by dispose().
+ */
+export class TunnelSession implements Session {
+  readonly kind = 'tunnel' as const;
+  private readonly statusEmitter = new Emitter<SessionStatus>();
+  readonly onDidChangeStatus = this.statusEmitter.event;
+  private readonly subs: Disposable[] = [];
+  private ended = false;
+  tunnel: TunnelStateEvent;
+  totals: TunnelTotals = { opened: 0, live: 0, bytesUp: 0, bytesDown: 0 };
+  socksPort = 0;
+  httpPort: number | undefined;
+  forwards: ReverseForward[] = [];
+  target = '';
+
+  constructor(
+    readonly id: string,
+    readonly label: string,
+    private readonly client: DataPlaneClient,
+  ) {
+    this.tunnel = { id, state: 'connecting' };
+    this.subs.push(
+      client.onEvent((e) => {
+        if (e.name === 'tunnel.state' && e.data.id === id) this.update(e.data);
+        else if (e.name === 'tunnel.totals' && e.data.id === id) {
+          this.totals = e.data.totals;
+          this.statusEmitter.fire(this.status);
+        }
+      }),
+      client.onLost(() => {
+        if (!this.ended) this.update({ id, state: 'error', error: { reason: 'tunnel-down', message: 'The tunnel service stopped unexpectedly. Connect again to start a fresh one.' } });
+      }),
+    );
+  }
+
+  get status(): SessionStatus {
+    const t = this.tunnel;
+    const detail =
+      t.state === 'on'
+        ? `${this.totals.live} connection${this.totals.live === 1 ? '' : 's'}${t.rttMs !== undefined ? ` · ${t.rttMs} ms` : ''}`
+        : t.state === 'error'
+          ? t.error?.message ?? 'error'
+          : t.detail ?? t.state;
+    return { state: sessionState[t.state], detail };
+  }
+
+  /** Applies what the data plane reported when it started (or on re-attach). */
+  apply(info: TunnelInfo): void {
+    this.socksPort = info.socksPort;
+    this.httpPort = info.httpPort;
+    this.forwards = [...info.forwards];
+    this.totals = info.totals;
+    this.target = info.target;
+    this.update(info.state);
+  }
+
+  async addReverseForward(f: ReverseForward): Promise<ReverseForward> {
+    const added = await this.client.request('tunnel.addReverseForward', { id: this.id, ...f });
+    this.forwards.push(added);
+    this.statusEmitter.fire(this.status);
+    return added;
+  }
+
+  async removeReverseForward(bindAddress: string, bindPort: number): Promise<void> {
+    await this.client.request('tunnel.removeReverseForward', { id: this.id, bindAddress, bindPort });
+    this.forwards = this.forwards.filter((f) => !(f.bindAddress === bindAddress && f.bindPort === bindPort));
+    this.statusEmitter.fire(this.status);
+  }
+
+  connections(): Promise<{ live: ConnectionStats[]; recent: ConnectionStats[] }> {
+    return this.client.request('tunnel.connections', { id: this.id });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      if (this.client.connected) await this.client.request('tunnel.stop', { id: this.id }, 10_000);
+    } finally {
+      this.update({ id: this.id, state: 'off' });
+      for (const s of this.subs.splice(0)) s.dispose();
+      this.statusEmitter.dispose();
+    }
+  }
+
+  private update(s: TunnelStateEvent): void {
+    this.tunnel = s;
+    this.statusEmitter.fire(this.status);
+  }
+}
+
+/** Starts a tunnel in the data plane and returns its session, or throws the DevlaneError of the failure. */
+export async function startTunnel(client: DataPlaneClient, id: string, spec: TunnelSpec): Promise<TunnelSession> {
+  const hops = spec.agent ? [] : resolveHops(spec);
+  const home = os.homedir();
+  const params: StartTunnelParams = {
+    id,
+    hops,
+    ...(spec.agent ? { agent: spec.agent } : {}),
+    knownHostsFiles: spec.knownHostsFiles ?? [path.join(home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],
+    ...(spec.hashKnownHosts !== undefined ? { hashKnownHosts: spec.hashKnownHosts } : {}),
+    ...(spec.agentSocket ? { agentSocket: spec.agentSocket } : {}),
+    socks: { port: spec.socksPort },
+    ...(spec.httpPort !== undefined ? { http: { port: spec.httpPort } } : {}),
+    ...(spec.keepaliveIntervalMs ? { keepaliveIntervalMs: spec.keepaliveIntervalMs } : {}),
+    ...(spec.keepaliveCountMax ? { keepaliveCountMax: spec.keepaliveCountMax } : {}),
+    ...(spec.probeIntervalMs ? { probeIntervalMs: spec.probeIntervalMs } : {}),
+    ...(spec.degradedAfterMs ? { degradedAfterMs: spec.degradedAfterMs } : {}),
+  };
+  const last = hops[hops.length - 1];
+  const label = !last || spec.destination === last.hostName ? spec.destination : `${spec.destination} (${last.hostName})`;
+  const session = new TunnelSession(id, label, client);
+  try {
+    // Long: the user may be answering a host-key or password question meanwhile.
+    session.apply(await client.request('tunnel.start', params, 15 * 60_000));
+  } catch (e) {
+    await session.dispose().catch(() => undefined);
+    throw e;
+  }
+  return session;
+}

@@ -1,0 +1,176 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DevlaneContext } from '../context';
+import { parseSshConfig } from '../../dataplane/ssh/sshConfig';
+import type { ControllerMethods } from '../../dataplane/ipc/protocol';
+import { DevlaneError } from '../core/errors';
+import { defaultRuntimeDir } from '../core/tunnels/dataPlane';
+import { injectProxy, proxyEnvironment, type DebugConfig } from '../core/tunnels/proxyEnv';
+import { TunnelController } from '../core/tunnels/tunnelController';
+import type { TunnelSpec } from '../core/tunnels/tunnelSession';
+import { TunnelStatusItem } from './statusItem';
+import { TunnelsView } from './tunnelsView';
+
+const LAST_DESTINATION = 'devlane.tunnel.lastDestination';
+const AGENT = 'In-cluster agent (no bastion)';
+const secretKey = (q: ControllerMethods['ask.secret']['params']) => `devlane.tunnel/${q.kind}/${q.account}`;
+
+/**
+ * Tunnels in the editor: the status-bar toggle, the Tunnels view, the palette commands, proxy
+ * injection into run/debug sessions and terminals. The tunnel itself runs in the data-plane process.
+ */
+export function registerTunnels(ctx: DevlaneContext): TunnelController {
+  const ext = ctx.extension;
+  const controller = new TunnelController(
+    {
+      command: [process.execPath, path.join(ext.extensionPath, 'dist', 'dataplane.js')],
+      runtimeDir: defaultRuntimeDir(),
+      instance: ext.storageUri?.fsPath ?? `${ext.globalStorageUri.fsPath}|${vscode.env.sessionId}`,
+      log: ctx.logger,
+      answers: { hostKey: askHostKey, secret: (q) => askSecret(ext.secrets, q) },
+    },
+    ctx.sessions,
+    ctx.logger,
+  );
+  ctx.own({ dispose: () => void controller.shutdown().finally(() => controller.dispose()) });
+  ctx.own(new TunnelStatusItem(ctx, controller));
+  ctx.own(new TunnelsView(controller));
+
+  const connect = async () => {
+    const destination = await pickDestination(ctx);
+    if (!destination) return;
+    const tunnelSpec = destination === AGENT ? await agentSpec(ctx) : spec(ctx, destination);
+    if (destination !== AGENT) await ext.workspaceState.update(LAST_DESTINATION, destination);
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Devlane: connecting tunnel (${tunnelSpec.destination})` }, () => controller.connect(tunnelSpec));
+  };
+  ctx.registerCommand('devlane.tunnel.connect', connect);
+  ctx.registerCommand('devlane.tunnel.disconnect', () => controller.disconnect());
+  ctx.registerCommand('devlane.tunnel.toggle', () => (controller.state === 'off' || controller.state === 'error' ? connect() : controller.disconnect()));
+  ctx.registerCommand('devlane.tunnel.showLog', () => ctx.log.show(true));
+  ctx.registerCommand('devlane.tunnel.openTerminal', () => {
+    const ep = controller.endpoints;
+    if (!ep) throw notOn();
+    const terminal = vscode.window.createTerminal({ name: 'Devlane tunnel', env: proxyEnvironment(ep, process.env) });
+    terminal.show();
+  });
+  ctx.registerCommand('devlane.tunnel.addReverseForward', async () => {
+    const s = controller.session;
+    if (!s || !controller.endpoints) throw notOn();
+    const local = await vscode.window.showInputBox({
+      title: 'Reverse forward (1/2)',
+      prompt: 'Local port the bastion should reach (your locally running service)',
+      validateInput: (v) => (/^\d+$/.test(v) && Number(v) > 0 && Number(v) < 65536 ? undefined : 'A port number, 1–65535'),
+    });
+    if (!local) return;
+    const remote = await vscode.window.showInputBox({
+      title: 'Reverse forward (2/2)',
+      prompt: 'Address and port to listen on at the bastion (loopback keeps it private to the bastion)',
+      value: `127.0.0.1:${local}`,
+      validateInput: (v) => (parseBind(v) ? undefined : 'address:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080'),
+    });
+    const bind = remote && parseBind(remote);
+    if (!bind) return;
+    const f = await s.addReverseForward({ bindAddress: bind.address, bindPort: bind.port, localHost: '127.0.0.1', localPort: Number(local) });
+    void vscode.window.showInformationMessage(`Bastion ${f.bindAddress}:${f.bindPort} now reaches localhost:${f.localPort}.`);
+  });
+
+  // Any run or debug session started while the tunnel is on gets the proxy (set `"devlaneTunnel": false` to opt out).
+  ctx.own(
+    vscode.debug.registerDebugConfigurationProvider('*', {
+      resolveDebugConfiguration(_folder, config) {
+        const ep = controller.endpoints;
+        if (!ep || (config as { devlaneTunnel?: boolean }).devlaneTunnel === false) return config;
+        ctx.log.info(`adding the tunnel proxy to the ${config.type} session "${config.name}"`);
+        return injectProxy(config as DebugConfig, ep) as vscode.DebugConfiguration;
+      },
+    }),
+  );
+
+  // A tunnel service left by a previous extension host (crash or kill) is picked up, not duplicated.
+  setImmediate(() => void controller.reattach());
+  return controller;
+}
+
+function notOn(): DevlaneError {
+  return new DevlaneError('tunnel-down', 'The tunnel is not on. Connect it first.', { actions: [{ title: 'Connect Tunnel', command: 'devlane.tunnel.connect' }] });
+}
+
+function parseBind(v: string): { address: string; port: number } | undefined {
+  const colon = v.lastIndexOf(':');
+  const address = colon < 0 ? '127.0.0.1' : v.slice(0, colon);
+  const port = Number(colon < 0 ? v : v.slice(colon + 1));
+  return Number.isInteger(port) && port >= 0 && port < 65536 && address ? { address, port } : undefined;
+}
+
+function spec(ctx: DevlaneContext, destination: string): TunnelSpec {
+  const keepalive = ctx.config.get('devlane.tunnel.keepaliveIntervalSeconds') ?? 15;
+  const httpPort = ctx.config.get('devlane.tunnel.httpPort');
+  return {
+    destination,
+    socksPort: ctx.config.get('devlane.tunnel.socksPort') ?? 1080,
+    ...(httpPort !== undefined && httpPort >= 0 ? { httpPort } : {}),
+    keepaliveIntervalMs: keepalive * 1000,
+    keepaliveCountMax: ctx.config.get('devlane.tunnel.keepaliveCountMax') ?? 3,
+    ...(process.env.SSH_AUTH_SOCK ? { agentSocket: process.env.SSH_AUTH_SOCK } : {}),
+  };
+}
+
+/** The agent transport in the current cluster context's namespace. */
+async function agentSpec(ctx: DevlaneContext): Promise<TunnelSpec> {
+  const status = await ctx.kube.ready();
+  if (status.state !== 'connected') throw status.state === 'error' ? status.error : new DevlaneError('cluster-unreachable', 'No cluster connection for the in-cluster agent. Choose a kubeconfig and context first.');
+  const c = status.config;
+  const owner = `${os.userInfo().username}-${os.hostname()}`.toLowerCase().replace(/[^a-z0-9._-]/g, '-').slice(0, 63).replace(/[^a-z0-9]+$/, '');
+  return {
+    ...spec(ctx, AGENT),
+    destination: `agent in ${c.namespace}`,
+    agent: { kubeconfig: c.files[0]!, context: c.context, namespace: c.namespace, scriptPath: path.join(ctx.extension.extensionPath, 'dist', 'tunnel-agent.js'), owner },
+  };
+}
+
+/** Host aliases from ~/.ssh/config (no wildcards), the last destination first. */
+async function pickDestination(ctx: DevlaneContext): Promise<string | undefined> {
+  const configured = ctx.config.get('devlane.tunnel.destination');
+  if (configured) return configured;
+  const last = ctx.extension.workspaceState.get<string>(LAST_DESTINATION);
+  let aliases: string[] = [];
+  try {
+    const cfg = parseSshConfig(fs.readFileSync(path.join(os.homedir(), '.ssh', 'config'), 'utf8'));
+    aliases = cfg.blocks.flatMap((b) => (b.patterns === 'all' ? [] : b.patterns.filter((p) => !/[*?!]/.test(p))));
+  } catch {
+    // no SSH config: only the typed destination
+  }
+  const other = 'Other host…';
+  const items = [...new Set([...(last ? [last] : []), ...aliases])];
+  const picked = await vscode.window.showQuickPick([...items, other, AGENT], { title: 'Connect tunnel through', placeHolder: 'SSH host (aliases from ~/.ssh/config), or an agent pod in the cluster' });
+  if (picked !== other) return picked;
+  return vscode.window.showInputBox({ title: 'Connect tunnel through', prompt: 'SSH bastion as user@host[:port] or an alias from ~/.ssh/config', value: last ?? '' });
+}
+
+async function askHostKey(q: ControllerMethods['ask.hostKey']['params']): Promise<boolean> {
+  const trust = 'Trust and Connect';
+  const picked = await vscode.window.showWarningMessage(
+    `Devlane has never connected to ${q.host}${q.port === 22 ? '' : `:${q.port}`} before.`,
+    { modal: true, detail: `Its ${q.keyType} host key fingerprint is\n${q.fingerprint}\n\nCompare it with the fingerprint the server's administrator gives you. If you trust it, it is added to ~/.ssh/known_hosts.` },
+    trust,
+  );
+  return picked === trust;
+}
+
+async function askSecret(secrets: vscode.SecretStorage, q: ControllerMethods['ask.secret']['params']): Promise<string | undefined> {
+  const key = secretKey(q);
+  if (q.retry) await secrets.delete(key);
+  else {
+    const stored = await secrets.get(key);
+    if (stored !== undefined) return stored;
+  }
+  const what = q.kind === 'password' ? `Password for ${q.account}` : `Passphrase for ${path.basename(q.account)}`;
+  const value = await vscode.window.showInputBox({ title: `Devlane tunnel: ${what}`, prompt: q.retry ? `${what} (the previous one was refused)` : what, password: true, ignoreFocusOut: true });
+  if (value === undefined) return undefined;
+  const remember = 'Remember (VS Code secret storage)';
+  const choice = await vscode.window.showQuickPick([remember, 'Only this time'], { title: `Keep the ${q.kind}?`, ignoreFocusOut: true });
+  if (choice === remember) await secrets.store(key, value);
+  return value;
+}

@@ -1,0 +1,98 @@
+import * as vscode from 'vscode';
+import type { TunnelController } from '../core/tunnels/tunnelController';
+import type { TunnelSession } from '../core/tunnels/tunnelSession';
+import { views } from '../ids';
+import { formatBytes } from './statusItem';
+
+type Node =
+  | { readonly type: 'tunnel'; readonly session: TunnelSession }
+  | { readonly type: 'info'; readonly label: string; readonly description?: string; readonly icon: string; readonly tooltip?: string }
+  | { readonly type: 'forwards'; readonly session: TunnelSession }
+  | { readonly type: 'connections'; readonly session: TunnelSession };
+
+/**
+ * *Tunnels*: the live tunnel with its proxy endpoints, reverse forwards and connections (fetched
+ * from the data plane when expanded). Empty when no tunnel is on, so the welcome text shows.
+ */
+export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly view: vscode.TreeView<Node>;
+  private readonly sub: { dispose(): void };
+  private lastShape = '';
+
+  constructor(private readonly tunnels: TunnelController) {
+    this.view = vscode.window.createTreeView(views.tunnels, { treeDataProvider: this });
+    // Totals change every second while traffic flows; only the structure (and labels) warrant a refresh.
+    this.sub = tunnels.onDidChange(() => {
+      const s = tunnels.session;
+      const shape = s ? `${s.id}|${s.status.state}|${s.status.detail}|${s.forwards.length}|${s.totals.live}` : tunnels.state;
+      if (shape === this.lastShape) return;
+      this.lastShape = shape;
+      this.changed.fire(undefined);
+    });
+  }
+
+  getTreeItem(n: Node): vscode.TreeItem {
+    switch (n.type) {
+      case 'tunnel': {
+        const s = n.session;
+        const item = new vscode.TreeItem(s.label, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = s.id;
+        item.description = s.status.detail;
+        item.contextValue = 'devlane.tunnel';
+        item.iconPath = new vscode.ThemeIcon(s.status.state === 'running' ? 'plug' : s.status.state === 'failed' ? 'error' : s.status.state === 'degraded' ? 'warning' : 'sync~spin');
+        item.tooltip = s.tunnel.error?.message ?? s.tunnel.detail;
+        return item;
+      }
+      case 'info': {
+        const item = new vscode.TreeItem(n.label, vscode.TreeItemCollapsibleState.None);
+        item.description = n.description;
+        item.iconPath = new vscode.ThemeIcon(n.icon);
+        item.tooltip = n.tooltip;
+        return item;
+      }
+      case 'forwards': {
+        const item = new vscode.TreeItem('Reverse forwards', n.session.forwards.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.description = n.session.forwards.length ? undefined : 'none';
+        item.iconPath = new vscode.ThemeIcon('arrow-left');
+        item.contextValue = 'devlane.tunnel.forwards';
+        return item;
+      }
+      case 'connections': {
+        const item = new vscode.TreeItem('Connections', vscode.TreeItemCollapsibleState.Collapsed);
+        item.description = `${n.session.totals.live} open · ${n.session.totals.opened} total`;
+        item.iconPath = new vscode.ThemeIcon('list-flat');
+        return item;
+      }
+    }
+  }
+
+  async getChildren(n?: Node): Promise<Node[]> {
+    const s = this.tunnels.session;
+    if (!n) return s ? [{ type: 'tunnel', session: s }] : [];
+    if (n.type === 'tunnel') {
+      const t = n.session;
+      return [
+        { type: 'info', label: 'SOCKS5', description: `127.0.0.1:${t.socksPort}`, icon: 'globe' },
+        ...(t.httpPort !== undefined ? [{ type: 'info' as const, label: 'HTTP proxy', description: `127.0.0.1:${t.httpPort}`, icon: 'globe' }] : []),
+        { type: 'forwards', session: t },
+        { type: 'connections', session: t },
+      ];
+    }
+    if (n.type === 'forwards') {
+      return n.session.forwards.map((f) => ({ type: 'info', label: `${f.bindAddress}:${f.bindPort}`, description: `→ ${f.localHost}:${f.localPort}`, icon: 'arrow-left' }));
+    }
+    if (n.type === 'connections') {
+      const { live } = await n.session.connections().catch(() => ({ live: [] }));
+      return live.map((c) => ({ type: 'info', label: c.target, description: `${c.protocol} · ↑ ${formatBytes(c.bytesUp)} ↓ ${formatBytes(c.bytesDown)} · ${Math.round(c.durationMs / 1000)} s`, icon: 'arrow-right', tooltip: `from ${c.client}` }));
+    }
+    return [];
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.view.dispose();
+    this.changed.dispose();
+  }
+}

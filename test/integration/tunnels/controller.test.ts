@@ -1,0 +1,71 @@
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { consoleLogger, silentLogger } from '../../../extension/core/log';
+import { SessionRegistry } from '../../../extension/core/sessions/registry';
+import { TunnelController } from '../../../extension/core/tunnels/tunnelController';
+import { waitFor } from '../../support/wait';
+import { alive, createBastion, type Bastion } from './support/bastion';
+import { socksGet } from './support/clients';
+import { dataPlaneFromSource } from './support/dataPlane';
+
+let b: Bastion;
+
+before(async () => {
+  b = await createBastion();
+  await b.startSshd();
+});
+
+after(async () => {
+  await b?.close();
+});
+
+test('the controller connects through a ProxyJump chain from an SSH config, registers the session, and cleans up', async () => {
+  const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-ctl-'));
+  const sshConfig = path.join(b.dir, 'ssh_config');
+  // The bastion jumps to itself: two real SSH hops through one sshd.
+  fs.writeFileSync(sshConfig, `Host jump\n  HostName ${b.bastionIp}\n  User root\n  IdentityFile ${b.userKey}\n\nHost inner\n  HostName ${b.bastionIp}\n  User root\n  IdentityFile ${b.userKey}\n  ProxyJump jump\n`);
+  const kh = path.join(b.dir, 'known_hosts_ctl');
+  fs.writeFileSync(kh, `${b.knownHostsLine}\n`);
+  const registry = new SessionRegistry(silentLogger);
+  const controller = new TunnelController(
+    {
+      command: dataPlaneFromSource(),
+      runtimeDir,
+      instance: 'controller-test',
+      graceMs: 5_000,
+      startTimeoutMs: 60_000,
+      log: consoleLogger('warn', 'controller-test'),
+      answers: { hostKey: async () => false, secret: async () => undefined },
+    },
+    registry,
+    silentLogger,
+  );
+  let pid: number | undefined;
+  try {
+    const states: string[] = [];
+    controller.onDidChange(() => states.push(controller.state));
+    const session = await controller.connect({ destination: 'inner', sshConfigFile: sshConfig, knownHostsFiles: [kh], socksPort: 0, httpPort: 0 });
+    assert.equal(controller.state, 'on');
+    assert.ok(states.includes('connecting'));
+    assert.deepEqual(registry.list('tunnel').map((s) => s.id), [session.id]);
+    assert.equal(session.status.state, 'running');
+    assert.equal(session.target, `root@${b.bastionIp}:22`);
+    const ep = controller.endpoints!;
+    assert.match(await socksGet(ep.socksPort, b.cloudName, b.cloudPort), /inventory says hello/);
+    await waitFor('the connection totals to arrive', () => (session.totals.opened >= 1 && session.totals.bytesDown > 0) || undefined, { timeoutMs: 15_000 });
+    await controller.disconnect();
+    assert.equal(controller.state, 'off');
+    assert.equal(registry.list().length, 0);
+    assert.equal(controller.endpoints, undefined);
+  } finally {
+    pid = controller.processId;
+    await controller.shutdown();
+    controller.dispose();
+    if (pid !== undefined) await waitFor('the data plane to exit', () => !alive(pid!) || undefined, { timeoutMs: 15_000 });
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
+  }
+  assert.ok(pid !== undefined);
+});
