@@ -34,6 +34,8 @@ const debianPackages = [
   ['ripgrep', 'rg'],
   ['libkrb5-dev', '/usr/include/gssapi/gssapi.h'],
   ['curl', 'curl'],
+  ['openssl', 'openssl'],
+  ['perl-base', 'perl'],
   ['maven', 'mvn'],
 ];
 

@@ -36,10 +36,14 @@ const cli = path.join(root, 'cluster', 'cli.ts');
 if (fs.existsSync(cli)) {
   step('test cluster');
   process.env.DEVLANE_CLUSTER_BIN = ensureClusterBinaries();
+  // A cluster that was already up (a developer's demo) is used and left running.
+  const before = node(['--import', 'tsx', cli, 'status'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const wasUp = before.status === 0 && JSON.parse((before.stdout ?? '').trim().split('\n').pop() || '{}').apiServer === true;
   const up = node(['--import', 'tsx', cli, 'up'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   process.stdout.write(up.stdout ?? '');
   must('cluster up', up);
-  cluster = true;
+  cluster = !wasUp;
+  if (wasUp) console.log('(the cluster was already running: it stays up after the tests)');
   process.env.DEVLANE_TEST_KUBECONFIG = (up.stdout ?? '').trim().split('\n').pop();
 }
 
