@@ -17,6 +17,7 @@ adoptCss(captureCss);
 const rows: PacketRowDto[] = [];
 let target: PanelTarget | undefined;
 let running = false;
+let statusLabel = '';
 
 const host = connect<CaptureToHost, CaptureToView, CaptureViewState>(isCaptureToView, (s): s is CaptureViewState => typeof s === 'object' && s !== null && 'target' in s, onMessage);
 const saved = host.state();
@@ -91,12 +92,14 @@ function onMessage(m: CaptureToView): void {
     case 'clear':
       rows.length = 0;
       httpTable.hidden = true;
-      status.textContent = m.title;
+      statusLabel = m.title;
+      showStatus();
       list.invalidate();
       break;
     case 'rows':
       rows.push(...m.rows);
       status.dataset.count = String(rows.length);
+      showStatus();
       list.appended();
       break;
     case 'http':
@@ -104,7 +107,8 @@ function onMessage(m: CaptureToView): void {
       break;
     case 'status': {
       setRunning(m.state === 'running' || m.state === 'starting');
-      status.textContent = `${m.state === 'file' ? '' : m.state}${m.detail ? ` ${m.detail}` : ''} · ${rows.length} packets`;
+      statusLabel = `${m.state === 'file' ? '' : m.state}${m.detail ? ` ${m.detail}` : ''}`.trim();
+      showStatus();
       if (m.error) {
         banner.hidden = false;
         banner.className = 'banner error';
@@ -113,6 +117,11 @@ function onMessage(m: CaptureToView): void {
       break;
     }
   }
+}
+
+/** The state and the packet count, which grows with every batch of rows. */
+function showStatus(): void {
+  status.textContent = `${statusLabel ? `${statusLabel} · ` : ''}${rows.length} packets`;
 }
 
 function setRunning(r: boolean): void {
@@ -135,7 +144,7 @@ function showHttp(exchanges: readonly HttpExchangeDto[]): void {
         {},
         el('td', { text: new Date(x.time * 1000).toISOString().slice(11, 23) }),
         el('td', { text: x.client }),
-        el('td', { text: x.host ? `${x.host} (${x.server})` : x.server }),
+        el('td', { text: x.host && x.host !== x.server ? `${x.host} (${x.server})` : x.server }),
         el('td', { text: `${x.method} ${x.target}` }),
         el('td', { cls: (x.status ?? 0) >= 400 ? 'bad' : '', text: x.status === undefined ? '(no response)' : `${x.status} ${x.reason ?? ''}` }),
         el('td', { text: x.latencyMs === undefined ? '' : `${x.latencyMs} ms` }),
