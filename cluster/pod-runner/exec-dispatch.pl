@@ -25,5 +25,9 @@ open(my $fh, '<', $pidfile) or do {
 my $pid = <$fh>;
 close($fh);
 chomp $pid;
-exec('/usr/bin/nsenter', '--target', $pid, '--mount', '--uts', '--net', '--pid', '--root', '--wd', '--', $cmd, @ARGV)
+# With a terminal (kubectl exec -it), the command gets its own session with that terminal as its
+# controlling one, as a kubelet's runtime does; otherwise shells print "no job control".
+# -w: setsid forks when already a group leader, and kwok must wait for the real command.
+my @session = -t STDIN ? ('/usr/bin/setsid', '-w', '-c') : ();
+exec('/usr/bin/nsenter', '--target', $pid, '--mount', '--uts', '--net', '--pid', '--root', '--wd', '--', @session, $cmd, @ARGV)
     or do { print STDERR "devlane: nsenter: $!\n"; exit 126 };
