@@ -35,8 +35,18 @@ function devlaneYaml(): string | undefined {
   return root ? path.join(root, 'devlane.yaml') : undefined;
 }
 
-function refresh(): void {
-  void vscode.commands.executeCommand('devlane.refresh');
+/**
+ * A missing build output gets the two ways out as buttons: build it, or point devlane.yaml at
+ * the right path.
+ */
+async function withArtifactActions(e: unknown, root: string): Promise<unknown> {
+  if (!isDevlaneError(e) || e.reason !== 'artifact-missing') return e;
+  const yaml = vscode.Uri.file(path.join(root, 'devlane.yaml'));
+  const hasYaml = await Promise.resolve(vscode.workspace.fs.stat(yaml)).then(() => true, () => false);
+  return new DevlaneError(e.reason, e.message, {
+    cause: e,
+    actions: [{ title: 'Run Build Task', command: 'workbench.action.tasks.build' }, ...(hasYaml ? [{ title: 'Open devlane.yaml', command: 'vscode.open', args: [yaml] }] : [])],
+  });
 }
 
 /** The "My Clones" items of the *Cluster & Clones* tree. */
@@ -219,13 +229,12 @@ export function registerClones(ctx: DevlaneContext): void {
     if (!chosen) return;
     if (chosen.save && file) await saveCloneOptionsFile(file, key, chosen.options);
     try {
+      // The tree follows clone pods by itself (a watch): no refresh needed here.
       const created = await withProgress(`Cloning ${ref.kind} ${ref.namespace}/${ref.name}`, (signal, report) => createClone(env, ref, chosen.options, { signal, onProgress: report }));
-      refresh();
       const info = created.info;
       void vscode.window.showInformationMessage(`Clone ${info.ref.namespace}/${info.ref.name} is running on ${info.node ?? 'its node'}.`);
       if (created.notes.length) ctx.log.info(`clone ${info.ref.name}: ${created.notes.join('; ')}`);
     } catch (e) {
-      refresh();
       if (isDevlaneError(e) && e.reason === 'no-shell') {
         const again = 'Clone with Original Command';
         if ((await vscode.window.showErrorMessage(e.message, again)) === again) await create(ref, { startCommand: 'original' });
@@ -244,8 +253,15 @@ export function registerClones(ctx: DevlaneContext): void {
     const root = workspaceRoot();
     if (!root) throw new DevlaneError('artifact-missing', 'Open the project folder first: Devlane deploys its build output (target/*.jar, build/libs/*.jar or deploy.artifact in devlane.yaml).');
     const clone = (await listClones(env, [ref.namespace])).find((c) => c.ref.name === ref.name && c.ref.namespace === ref.namespace);
-    const artifact = findArtifact(root, clone?.options?.deploy.artifact);
-    const result = await withProgress(`Deploying ${path.basename(artifact)} to ${ref.name}`, (signal, report) => deployerFor(env).deploy(ref.namespace, ref.name, { artifact, signal, onProgress: report }));
+    let artifact: string;
+    try {
+      artifact = findArtifact(root, clone?.options?.deploy.artifact);
+    } catch (e) {
+      throw await withArtifactActions(e, root);
+    }
+    const result = await withProgress(`Deploying ${path.basename(artifact)} to ${ref.name}`, (signal, report) => deployerFor(env).deploy(ref.namespace, ref.name, { artifact, signal, onProgress: report })).catch(async (e: unknown) => {
+      throw await withArtifactActions(e, root);
+    });
     void vscode.window.setStatusBarMessage(`$(cloud-upload) ${path.basename(artifact)} → ${ref.name}: ${result.full ? 'full' : `${result.sentFiles} changed file(s)`}, up in ${(result.ms / 1000).toFixed(1)} s`, 10_000);
   });
 
@@ -257,7 +273,6 @@ export function registerClones(ctx: DevlaneContext): void {
     if ((await vscode.window.showWarningMessage(`Delete clone ${ref.namespace}/${ref.name}?`, { modal: true }, yes)) !== yes) return;
     await deleteClone(env, ref.namespace, ref.name);
     deployer?.deployer.forget(ref.namespace, ref.name);
-    refresh();
   });
 
   ctx.registerCommand('devlane.clone.extend', async (arg) => {
@@ -271,7 +286,6 @@ export function registerClones(ctx: DevlaneContext): void {
     );
     if (!choice) return;
     const until = await extendClone(env, ref.namespace, ref.name, choice.value);
-    refresh();
     void vscode.window.setStatusBarMessage(`$(clock) ${ref.name} now expires at ${until.toLocaleTimeString()}`, 5_000);
   });
 

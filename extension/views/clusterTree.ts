@@ -1,8 +1,11 @@
 import * as vscode from 'vscode';
 import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { DevlaneContext } from '../context';
-import { toDevlaneError } from '../core/errors';
+import { DevlaneError, toDevlaneError } from '../core/errors';
 import { httpCode } from '../core/kube/probe';
+import { cloneLabels } from '../core/clones/labels';
+import { clonePodSource } from '../core/clones/watch';
+import { ResilientWatch, statusOf } from '../core/observe/resilientWatch';
 import type { ResourceRef } from '../core/kube/resourceRef';
 import { views, type ContextKeys } from '../ids';
 import type { ErrorReason } from '../core/errors';
@@ -17,6 +20,10 @@ export interface ClusterTreeSection {
   children(): Promise<vscode.TreeItem[]>;
 }
 
+function refOfItem(item: vscode.TreeItem): ResourceRef | undefined {
+  return (item as vscode.TreeItem & { ref?: ResourceRef }).ref;
+}
+
 /** Short header text per problem; the welcome content below it explains. */
 const problemLabels: Partial<Record<ErrorReason, string>> = {
   'kubeconfig-missing': 'no kubeconfig',
@@ -29,7 +36,8 @@ const problemLabels: Partial<Record<ErrorReason, string>> = {
 
 type Node =
   | { readonly type: 'section'; readonly section: ClusterTreeSection }
-  | { readonly type: 'item'; readonly item: vscode.TreeItem }
+  // The ref travels on the node itself: a command run from the item's menu receives the node.
+  | { readonly type: 'item'; readonly item: vscode.TreeItem; readonly ref?: ResourceRef }
   | { readonly type: 'namespace'; readonly name: string }
   | { readonly type: 'workload'; readonly ref: ResourceRef; readonly selector: Record<string, string>; readonly replicas: string }
   | { readonly type: 'pod'; readonly ref: ResourceRef; readonly pod: V1Pod }
@@ -45,10 +53,23 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
   readonly onDidChangeTreeData = this.changed.event;
   private readonly sections: ClusterTreeSection[] = [];
   private readonly view: vscode.TreeView<Node>;
+  private cloneWatch: ResilientWatch<V1Pod> | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  // Nodes VS Code already holds, kept so a change can refresh just them: it knows elements by identity.
+  private readonly sectionNodes = new Map<ClusterTreeSection, Node>();
+  private readonly namespaceNodes = new Map<string, Node>();
+  private readonly changedNamespaces = new Set<string>();
 
   constructor(private readonly ctx: DevlaneContext) {
     this.view = ctx.own(vscode.window.createTreeView(views.cluster, { treeDataProvider: this, showCollapseAll: true }));
     ctx.own(this.changed);
+    ctx.own({
+      dispose: () => {
+        clearTimeout(this.refreshTimer);
+        this.cloneWatch?.dispose();
+        this.cloneWatch = undefined;
+      },
+    });
     ctx.own({ dispose: ctx.kube.onDidChange(() => this.onKube()).dispose });
     // Nothing is loaded until the view is first shown: activation stays cheap.
     ctx.own(
@@ -69,7 +90,58 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
   }
 
   refresh(): void {
+    this.sectionNodes.clear();
+    this.namespaceNodes.clear();
     this.changed.fire(undefined);
+  }
+
+  /**
+   * Pod events come in bursts (created, scheduled, started): one refresh for each burst, of the
+   * sections and the namespaces the changed pods are in, not of the whole tree.
+   */
+  private refreshSoon(namespace: string | undefined): void {
+    if (namespace) this.changedNamespaces.add(namespace);
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      const namespaces = [...this.changedNamespaces];
+      this.changedNamespaces.clear();
+      if (this.sectionNodes.size === 0) return this.refresh();
+      for (const n of this.sectionNodes.values()) this.changed.fire(n);
+      for (const ns of namespaces) {
+        const n = this.namespaceNodes.get(ns);
+        if (n) this.changed.fire(n);
+      }
+    }, 250);
+  }
+
+  /**
+   * Watches clone pods so "My Clones" shows phases, expiry changes and deletions as they happen,
+   * cluster-wide when allowed, else in the context's namespace.
+   */
+  private watchClones(): void {
+    this.cloneWatch?.dispose();
+    this.cloneWatch = undefined;
+    const s = this.ctx.kube.status;
+    if (s.state !== 'connected') return;
+    const start = (namespace?: string) => {
+      const w = new ResilientWatch<V1Pod>(clonePodSource(s.config.kc, namespace), {
+        describe: `clone pods${namespace ? ` in ${namespace}` : ''}`,
+        log: this.ctx.logger,
+        fatal: (e) => (statusOf(e) === 401 || statusOf(e) === 403 ? new DevlaneError(statusOf(e) === 403 ? 'rbac-forbidden' : 'cluster-unauthorized', `Cannot watch clone pods${namespace ? ` in ${namespace}` : ''}: use Refresh to update the tree.`) : undefined),
+      });
+      w.onDidChange((c) => {
+        if (c.type !== 'sync') this.refreshSoon(c.item.metadata?.namespace);
+      });
+      w.onDidChangeState((st) => {
+        if (st.state !== 'failed' || this.cloneWatch !== w) return;
+        if (!namespace) start(s.config.namespace);
+        else this.ctx.log.warn(st.error.message);
+      });
+      this.cloneWatch?.dispose();
+      this.cloneWatch = w;
+      w.start();
+    };
+    start();
   }
 
   private onKube(): void {
@@ -79,6 +151,7 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
     // A view message would hide the welcome content, which carries the fixes: the header and its
     // tooltip-free description name the context, the log has the full cause.
     this.view.description = s.state === 'connected' ? `${s.config.context} · ${s.version}` : s.state === 'error' ? problemLabels[s.error.reason] ?? 'not connected' : undefined;
+    this.watchClones();
     this.refresh();
   }
 
@@ -117,7 +190,8 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
         t.description = [waiting ?? phase, n.pod.spec?.nodeName].filter(Boolean).join(' · ');
         t.tooltip = `${n.ref.namespace}/${n.ref.name}\nphase: ${phase}${waiting ? `\nwaiting: ${waiting}` : ''}\nnode: ${n.pod.spec?.nodeName ?? '(not scheduled)'}\nIP: ${n.pod.status?.podIP ?? '-'}`;
         t.iconPath = new vscode.ThemeIcon(phase === 'Running' && !waiting ? 'vm-running' : phase === 'Pending' ? 'vm-outline' : 'warning');
-        t.contextValue = 'devlane.pod';
+        // A clone listed in its namespace gets the clone actions, not "Clone Pod…" (a clone of a clone).
+        t.contextValue = n.ref.kind === 'Clone' ? 'devlane.clone' : 'devlane.pod';
         (t as vscode.TreeItem & { ref: ResourceRef }).ref = n.ref;
         return t;
       }
@@ -133,8 +207,12 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
     const s = this.ctx.kube.status;
     if (s.state !== 'connected') return [];
     try {
-      if (!n) return [...this.sections.map((section) => ({ type: 'section' as const, section })), ...(await this.namespaces(s.config.namespace))];
-      if (n.type === 'section') return (await n.section.children()).map((item) => ({ type: 'item' as const, item }));
+      if (!n) {
+        const sections = this.sections.map((section) => this.sectionNodes.get(section) ?? this.remember(this.sectionNodes, section, { type: 'section', section }));
+        const namespaces = (await this.namespaces(s.config.namespace)).map((ns) => (ns.type === 'namespace' ? (this.namespaceNodes.get(ns.name) ?? this.remember(this.namespaceNodes, ns.name, ns)) : ns));
+        return [...sections, ...namespaces];
+      }
+      if (n.type === 'section') return (await n.section.children()).map((item) => ({ type: 'item' as const, item, ...(refOfItem(item) ? { ref: refOfItem(item)! } : {}) }));
       if (n.type === 'namespace') return await this.workloadsAndPods(n.name);
       if (n.type === 'workload') return await this.pods(n.ref.namespace, n.selector);
       return [];
@@ -142,6 +220,11 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
       const err = toDevlaneError(e);
       return [{ type: 'message', text: httpCode(e) === 403 ? `Forbidden: ${err.message}` : err.message, icon: 'error' }];
     }
+  }
+
+  private remember<K>(map: Map<K, Node>, key: K, node: Node): Node {
+    map.set(key, node);
+    return node;
   }
 
   private core() {
@@ -170,7 +253,7 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
     ];
     // Pods no listed workload owns (standalone pods, clones, jobs) are listed directly.
     const owned = (p: V1Pod) => workloads.some((w) => w.type === 'workload' && Object.keys(w.selector).length > 0 && Object.entries(w.selector).every(([k, v]) => p.metadata?.labels?.[k] === v));
-    const loose = pods.items.filter((p) => !owned(p)).map((pod) => ({ type: 'pod' as const, ref: { kind: 'Pod' as const, namespace, name: pod.metadata?.name ?? '' }, pod }));
+    const loose = pods.items.filter((p) => !owned(p)).map((pod) => ({ type: 'pod' as const, ref: { kind: pod.metadata?.labels?.[cloneLabels.clone] === 'true' ? ('Clone' as const) : ('Pod' as const), namespace, name: pod.metadata?.name ?? '' }, pod }));
     return [...workloads, ...loose];
   }
 
