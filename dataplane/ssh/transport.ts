@@ -312,7 +312,7 @@ export class SshTransport {
         }
         if (hostKeyError) return fail(hostKeyError);
         if (err.level === 'client-authentication') {
-          return fail(new AttemptError('ssh-auth', `${hopName(hop)} refused the login (tried ${triedMethods.join(', ') || 'no method'}). Check the user name, key or password${this.secrets.size ? '; a stored password or passphrase was cleared' : ''}.`, true, err));
+          return fail(new AttemptError('ssh-auth', `${hopName(hop)} refused the login (tried ${[...new Set(triedMethods)].join(', ') || 'no method'}). Check the user name, key or password${this.secrets.size ? '; a stored password or passphrase was cleared' : ''}.`, true, err));
         }
         const why = err.code ?? err.message;
         fail(new AttemptError('ssh-unreachable', `Could not reach the SSH server ${hop.hostName}:${hop.port} (${why}). Check that the host is up and reachable from this machine, and the port in your SSH config.`, false, err));

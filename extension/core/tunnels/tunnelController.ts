@@ -21,6 +21,7 @@ export class TunnelController implements Disposable {
   private current: TunnelSession | undefined;
   private sub: Disposable | undefined;
   private pending: Promise<TunnelSession> | undefined;
+  private stopping: Promise<void> | undefined;
   private failure: DevlaneError | undefined;
   private readonly clientSubs: Disposable[] = [];
 
@@ -71,6 +72,11 @@ export class TunnelController implements Disposable {
       return undefined;
     });
     const info = hello?.tunnels[0];
+    if (hello && !info && !this.current && !this.pending) {
+      // A service with no tunnel has nothing to keep alive: end it rather than leave it idling.
+      await this.stopService();
+      return;
+    }
     if (!info || this.current) return;
     const session = new TunnelSession(info.id, info.target, this.client);
     session.apply(info);
@@ -85,12 +91,15 @@ export class TunnelController implements Disposable {
     const id = `tunnel-${crypto.randomBytes(4).toString('hex')}`;
     const p = (async () => {
       try {
+        await this.stopping;
         await this.client.connect();
         const session = await startTunnel(this.client, id, spec);
         this.adopt(session);
         return session;
       } catch (e) {
         this.failure = toDevlaneError(e, 'tunnel-down');
+        // A failed start leaves the process with no tunnel: nothing may stay running after an error.
+        if (!this.current) await this.stopService().catch(() => undefined);
         throw this.failure;
       }
     })();
@@ -112,6 +121,8 @@ export class TunnelController implements Disposable {
     }
     this.release();
     await this.registry.end(s.id);
+    // The controller runs one tunnel: once it is off, the process ends too (the next connect starts a fresh one).
+    if (!this.pending) await this.stopService().catch(() => undefined);
     this.changes.fire();
   }
 
@@ -126,6 +137,15 @@ export class TunnelController implements Disposable {
     for (const d of this.clientSubs.splice(0)) d.dispose();
     this.client.dispose();
     this.changes.dispose();
+  }
+
+  private stopService(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    const p = this.client.shutdown().finally(() => {
+      if (this.stopping === p) this.stopping = undefined;
+    });
+    this.stopping = p;
+    return p;
   }
 
   private adopt(session: TunnelSession): void {

@@ -56,16 +56,63 @@ test('the controller connects through a ProxyJump chain from an SSH config, regi
     const ep = controller.endpoints!;
     assert.match(await socksGet(ep.socksPort, b.cloudName, b.cloudPort), /inventory says hello/);
     await waitFor('the connection totals to arrive', () => (session.totals.opened >= 1 && session.totals.bytesDown > 0) || undefined, { timeoutMs: 15_000 });
+    pid = controller.processId;
+    assert.ok(pid !== undefined && alive(pid));
     await controller.disconnect();
     assert.equal(controller.state, 'off');
     assert.equal(registry.list().length, 0);
     assert.equal(controller.endpoints, undefined);
+    // One tunnel per controller: with it off, the data-plane process has no reason to run.
+    const ended = pid;
+    await waitFor('the data plane to exit after disconnect', () => !alive(ended) || undefined, { timeoutMs: 15_000 });
+    assert.equal(controller.processId, undefined);
   } finally {
-    pid = controller.processId;
+    pid ??= controller.processId;
     await controller.shutdown();
     controller.dispose();
     if (pid !== undefined) await waitFor('the data plane to exit', () => !alive(pid!) || undefined, { timeoutMs: 15_000 });
     fs.rmSync(runtimeDir, { recursive: true, force: true });
   }
   assert.ok(pid !== undefined);
+});
+
+test('a refused login leaves no data-plane process running', async () => {
+  const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-ctl-'));
+  const kh = path.join(b.dir, 'known_hosts_refused');
+  fs.writeFileSync(kh, `${b.knownHostsLine}\n`);
+  const registry = new SessionRegistry(silentLogger);
+  let pid: number | undefined;
+  const controller = new TunnelController(
+    {
+      command: dataPlaneFromSource(),
+      runtimeDir,
+      instance: 'controller-refused',
+      graceMs: 60_000,
+      startTimeoutMs: 60_000,
+      log: consoleLogger('warn', 'controller-test'),
+      answers: {
+        hostKey: async () => false,
+        secret: async () => {
+          pid ??= controller.processId;
+          return 'not-the-password';
+        },
+      },
+    },
+    registry,
+    silentLogger,
+  );
+  try {
+    await assert.rejects(controller.connect({ destination: `root@${b.bastionIp}`, sshConfigFile: path.join(b.dir, 'no-such-config'), knownHostsFiles: [kh], socksPort: 0 }), (e: { reason?: string }) => e.reason === 'ssh-auth');
+    assert.equal(controller.state, 'error');
+    assert.equal(controller.lastError?.reason, 'ssh-auth');
+    assert.equal(registry.list().length, 0);
+    // The grace period is a minute: the process ending now is the controller stopping it.
+    assert.ok(pid !== undefined, 'the password was asked while the data plane ran');
+    const started = pid;
+    await waitFor('the data plane to exit after the refused login', () => !alive(started) || undefined, { timeoutMs: 15_000 });
+  } finally {
+    await controller.shutdown();
+    controller.dispose();
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,273 @@
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Locator } from 'playwright-core';
+import { VsCode } from './support/codeServer';
+import { waitFor } from '../support/wait';
+import { createBastion, type Bastion } from '../integration/tunnels/support/bastion';
+import { socksConnect } from '../integration/tunnels/support/clients';
+
+/**
+ * Tunnels in a real VS Code against a real OpenSSH sshd on a bastion in a network namespace: the
+ * status-bar item connects (after the host-key question) and disconnects, its tooltip and the
+ * Tunnels view show the live tunnel and a live connection, the tunnel terminal has the proxy
+ * variables, and a wrong password ends in a clear error with nothing left running.
+ */
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Processes whose command line names a path under `dir` (the data plane gets its socket path there). */
+function processesUsing(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (argv.some((a) => a.startsWith(`${dir}/`))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+describe('VS Code: tunnel through an SSH bastion', () => {
+  let b: Bastion | undefined;
+  let vs: VsCode | undefined;
+  let home = '';
+  let runtimeDir = '';
+  let socksPort = 0;
+  let expectedFingerprint = '';
+  const key = () => path.join(home, '.ssh', 'id_devlane');
+
+  before(async () => {
+    b = await createBastion();
+    await b.startSshd();
+    // The extension host gets its own HOME: ssh config and key made here, never the real ~/.ssh.
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-vs-home-'));
+    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+    fs.copyFileSync(b.userKey, key());
+    fs.chmodSync(key(), 0o600);
+    fs.writeFileSync(path.join(home, '.ssh', 'config'), `Host bastion\n  HostName ${b.bastionIp}\n  User root\n  IdentityFile ~/.ssh/id_devlane\n`);
+    runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-vs-run-'));
+    socksPort = await freePort();
+    expectedFingerprint = `SHA256:${createHash('sha256').update(b.hostKeyBlob).digest('base64').replace(/=+$/, '')}`;
+    vs = await VsCode.start('tunnels', {
+      // A Devlane workspace: its devlane.yaml activates the extension at startup.
+      workspaceFiles: { 'devlane.yaml': 'version: 1\n' },
+      settings: {
+        'devlane.tunnel.destination': 'bastion',
+        'devlane.tunnel.socksPort': socksPort,
+        'devlane.tunnel.httpPort': -1,
+        // The DOM renderer keeps the terminal's text in the page, where the test reads it back.
+        'terminal.integrated.gpuAcceleration': 'off',
+      },
+      // Proxy variables of the test's own environment would be kept by the terminal: none here.
+      env: { HOME: home, XDG_RUNTIME_DIR: runtimeDir, SSH_AUTH_SOCK: '', KUBECONFIG: path.join(home, 'no-kubeconfig'), ALL_PROXY: undefined, all_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined },
+    });
+  });
+
+  after(async () => {
+    await vs?.close();
+    // close() kills code-server's process group; the detached data plane is not in it.
+    for (const pid of processesUsing(runtimeDir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await b?.close();
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+    if (runtimeDir) fs.rmSync(runtimeDir, { recursive: true, force: true });
+  });
+
+  const statusItem = (): Locator => vs!.page.locator('.statusbar-item', { hasText: /Devlane: (tunnel|connecting)/ });
+
+  async function waitForItem(text: string, timeoutMs = 60_000): Promise<void> {
+    await vs!.page.locator('.statusbar-item', { hasText: text }).waitFor({ timeout: timeoutMs });
+  }
+
+  /** The status item's hover, re-opened until it says what is awaited (its content is fixed while shown). */
+  async function tooltipWith(parts: readonly (string | RegExp)[]): Promise<string> {
+    const page = vs!.page;
+    return waitFor(
+      `the tunnel tooltip to show ${parts.join(', ')}`,
+      async () => {
+        await page.mouse.move(700, 300);
+        await statusItem().hover();
+        const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: 'Devlane tunnel' }).first();
+        await hover.waitFor({ timeout: 10_000 });
+        const text = await hover.innerText();
+        return parts.every((p) => (typeof p === 'string' ? text.includes(p) : p.test(text))) ? text : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  }
+
+  async function noDataPlaneLeft(): Promise<void> {
+    await waitFor('no data-plane process to be left', () => processesUsing(runtimeDir).length === 0 || undefined, { timeoutMs: 30_000, intervalMs: 200 });
+  }
+
+  test('the status-bar item connects after the host-key question, shows the tunnel and its connections, and disconnects', async () => {
+    const page = vs!.page;
+    const bastion = b!;
+    await waitForItem('Devlane: tunnel off');
+    assert.deepEqual(processesUsing(runtimeDir), [], 'no data plane runs before the first connect');
+    await statusItem().click();
+
+    // Trust on first use: the dialog names the host and shows the fingerprint of the sshd's real key.
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.getByText(`never connected to ${bastion.bastionIp}`, { exact: false }).waitFor({ timeout: 60_000 });
+    assert.ok((await dialog.innerText()).includes(expectedFingerprint), `the dialog shows ${expectedFingerprint}`);
+    await vs!.screenshot('tunnels-1-host-key');
+    await dialog.getByRole('button', { name: 'Trust and Connect' }).click();
+
+    await waitForItem('Devlane: tunnel on (0)');
+    assert.ok(fs.readFileSync(path.join(home, '.ssh', 'known_hosts'), 'utf8').includes(bastion.knownHostsLine.split(' ').slice(1).join(' ')), 'the trusted key was added to known_hosts');
+    assert.equal(processesUsing(runtimeDir).length, 1, 'one data-plane process runs');
+    await tooltipWith(['Devlane tunnel: on', `Target: root@${bastion.bastionIp}:22`, /Round trip: \d+ ms/, `SOCKS5: 127.0.0.1:${socksPort}`, 'Connections: 0 open, 0 total']);
+    await vs!.screenshot('tunnels-2-on-tooltip');
+
+    // A connection held open through the tunnel's SOCKS port to the echo server behind the bastion,
+    // by a name only the bastion can resolve.
+    const { reply, socket } = await socksConnect(socksPort, bastion.cloudName, bastion.echoPort);
+    try {
+      assert.equal(reply, 0, 'SOCKS CONNECT succeeded');
+      const payload = Buffer.alloc(64 * 1024, 'x');
+      const echoed = new Promise<void>((resolve, reject) => {
+        let got = 0;
+        socket.on('data', (d: Buffer) => {
+          got += d.length;
+          if (got >= payload.length) resolve();
+        });
+        socket.once('error', reject);
+      });
+      socket.write(payload);
+      await echoed;
+
+      await waitForItem('Devlane: tunnel on (1)', 30_000);
+      await tooltipWith(['Connections: 1 open, 1 total', '↑ 64 KiB ↓ 64 KiB', /Round trip: \d+ ms/]);
+      await vs!.screenshot('tunnels-3-connection-tooltip');
+
+      await page.locator('.activitybar .action-item a[aria-label^="Devlane"]').click();
+      const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Tunnels' }) });
+      const tree = pane.locator('.monaco-list-row');
+      await tree.filter({ hasText: `bastion (${bastion.bastionIp})` }).waitFor({ timeout: 30_000 });
+      await tree.filter({ hasText: 'SOCKS5' }).filter({ hasText: `127.0.0.1:${socksPort}` }).waitFor();
+      const connections = tree.filter({ hasText: 'Connections' });
+      await connections.filter({ hasText: '1 open · 1 total' }).waitFor({ timeout: 30_000 });
+      await connections.click();
+      await tree.filter({ hasText: `${bastion.cloudName}:${bastion.echoPort}` }).filter({ hasText: 'socks5' }).waitFor({ timeout: 30_000 });
+      // A wider side bar, so the screenshot shows the whole connection row (target, protocol, bytes).
+      const bar = await page.locator('.part.sidebar').boundingBox();
+      if (bar) {
+        await page.mouse.move(bar.x + bar.width + 1, bar.y + bar.height / 2);
+        await page.mouse.down();
+        await page.mouse.move(bar.x + bar.width + 260, bar.y + bar.height / 2, { steps: 5 });
+        await page.mouse.up();
+      }
+      await vs!.screenshot('tunnels-4-view-live-connection');
+    } finally {
+      socket.destroy();
+    }
+
+    await statusItem().click();
+    await waitForItem('Devlane: tunnel off');
+    await noDataPlaneLeft();
+    assert.ok(await refused(socksPort), 'the SOCKS port is closed');
+    await page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Tunnels' }) }).getByText('A tunnel lets the app', { exact: false }).waitFor({ timeout: 30_000 });
+    await vs!.screenshot('tunnels-5-off');
+    assert.deepEqual(await vs!.errorNotifications(), []);
+  });
+
+  test('"Open Terminal with Tunnel" opens a terminal whose shell has the proxy variables', async () => {
+    const page = vs!.page;
+    await statusItem().click();
+    // The host key is known now: no question, straight to on.
+    await waitForItem('Devlane: tunnel on');
+    await vs!.runCommand('Devlane: Open Terminal with Tunnel');
+    const terminal = page.locator('.part.panel .terminal-wrapper');
+    await terminal.locator('.xterm-rows').waitFor({ timeout: 30_000 });
+    await terminal.click();
+    await page.keyboard.type('echo "proxy is [$ALL_PROXY] no-proxy is [$NO_PROXY]"');
+    await page.keyboard.press('Enter');
+    const rows = terminal.locator('.xterm-rows');
+    await rows.getByText(`proxy is [socks5h://127.0.0.1:${socksPort}]`, { exact: false }).waitFor({ timeout: 30_000 });
+    const text = await rows.innerText();
+    assert.ok(text.includes('no-proxy is [localhost,127.0.0.1,::1,.localhost]'), `NO_PROXY keeps loopback local: ${text}`);
+    await vs!.screenshot('tunnels-6-terminal');
+
+    await statusItem().click();
+    await waitForItem('Devlane: tunnel off');
+    await noDataPlaneLeft();
+  });
+
+  test('a wrong password gives a clear error, the item shows the error and nothing is left running', async () => {
+    const page = vs!.page;
+    const bastion = b!;
+    // Without the key file, password is the only way in.
+    fs.rmSync(key());
+    await statusItem().click();
+    const input = page.locator('.quick-input-widget input.input');
+    for (const attempt of ['first', 'retry']) {
+      const title = page.locator('.quick-input-widget', { hasText: `Password for root@${bastion.bastionIp}:22` });
+      await title.waitFor({ timeout: 60_000 });
+      if (attempt === 'retry') await title.getByText('the previous one was refused', { exact: false }).waitFor();
+      await input.fill(`wrong-${bastion.password}`);
+      if (attempt === 'first') await vs!.screenshot('tunnels-7-password-prompt');
+      await input.press('Enter');
+      await page.locator('.quick-input-widget', { hasText: 'Keep the password?' }).waitFor({ timeout: 15_000 });
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Only this time' }).click();
+    }
+
+    await waitForItem('Devlane: tunnel error');
+    const error = await waitFor('the error notification', async () => (await vs!.errorNotifications()).find((t) => t.includes('refused the login')), { timeoutMs: 30_000 });
+    assert.ok(error.includes('tried password'), error);
+    assert.ok(error.includes('Check the user name, key or password'), error);
+    await tooltipWith(['Devlane tunnel: error', 'refused the login']);
+    await vs!.screenshot('tunnels-8-wrong-password');
+    await noDataPlaneLeft();
+    assert.ok(await refused(socksPort), 'the SOCKS port is closed');
+  });
+
+  test('a tunnel left by a crashed VS Code ends itself after the grace period', async () => {
+    fs.copyFileSync(b!.userKey, key());
+    fs.chmodSync(key(), 0o600);
+    await statusItem().click();
+    await waitForItem('Devlane: tunnel on');
+    assert.equal(processesUsing(runtimeDir).length, 1, 'one data-plane process runs');
+    assert.equal(await refused(socksPort), false, 'the SOCKS port is open');
+    // code-server and its extension host are killed outright: no deactivate runs.
+    const gone = vs!;
+    vs = undefined;
+    await gone.close();
+    await waitFor('the orphaned data plane to exit after its grace period', () => processesUsing(runtimeDir).length === 0 || undefined, { timeoutMs: 120_000, intervalMs: 500 });
+    assert.ok(await refused(socksPort), 'the SOCKS port is closed');
+  });
+});
