@@ -29,11 +29,14 @@ if (!kubeconfig) {
     process.exit(1);
   }
   ensureClusterBinaries();
-  console.log('starting the demo cluster (no kubeconfig given)…');
+  // A demo cluster that already runs is used, and left running on exit.
+  const status = spawnSync(process.execPath, ['--import', 'tsx', cli, 'status'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const wasUp = status.status === 0 && JSON.parse(status.stdout.trim().split('\n').pop() || '{}').apiServer === true;
+  console.log(wasUp ? 'using the running demo cluster' : 'starting the demo cluster (no kubeconfig given)…');
   const up = spawnSync(process.execPath, ['--import', 'tsx', cli, 'up'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (up.status !== 0) process.exit(up.status ?? 1);
   kubeconfig = up.stdout.trim().split('\n').pop();
-  startedCluster = true;
+  startedCluster = !wasUp;
 }
 
 // An isolated VS Code profile, so the demo never touches the user's own VS Code.
