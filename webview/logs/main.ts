@@ -84,9 +84,20 @@ const status = el('span', { cls: 'status' });
 const filterError = el('span', { cls: 'filter-error' });
 const banner = el('div', { cls: 'banner' });
 banner.hidden = true;
-const toolbar = el('div', { cls: 'toolbar' }, containerSelect, previous, since, tail, search, regex, caseSensitive, onlyMatches, filterError, follow, wrap, timestamps, download, status);
+// The toolbar's web components take longer to render than the first screen of lines, which is
+// what the user opened the view for: lines paint first, the controls fill their reserved row
+// on the next frame (or at once when no line comes soon).
+const toolbar = el('div', { cls: 'toolbar deferred' });
 const viewport = el('div', { cls: 'viewport' });
 document.body.append(toolbar, banner, viewport);
+let toolbarFilled = false;
+function fillToolbar(): void {
+  if (toolbarFilled) return;
+  toolbarFilled = true;
+  toolbar.classList.remove('deferred');
+  toolbar.append(containerSelect, previous, since, tail, search, regex, caseSensitive, onlyMatches, filterError, follow, wrap, timestamps, download, status);
+}
+const fillSoon = setTimeout(fillToolbar, 150);
 
 const charWidth = measureCharWidth();
 const list = new VirtualList({
@@ -184,6 +195,10 @@ function onMessage(m: LogsToView): void {
       break;
     case 'lines':
       ingest(m.lines);
+      if (!toolbarFilled) {
+        clearTimeout(fillSoon);
+        requestAnimationFrame(() => requestAnimationFrame(fillToolbar));
+      }
       break;
     case 'status':
       showStatus(m);

@@ -75,6 +75,8 @@ test('logs: ready first, guarded messages, ANSI, highlights, cut marker, state f
   await send(again.page, { type: 'init', target, containers: [{ name: 'app', kind: 'app', state: 'running', restarts: 0, hasPrevious: false }, { name: 'init-db', kind: 'init', state: 'terminated', restarts: 0, hasPrevious: false }], options });
   await until(again.page, "window.__posted.some((m) => m.type === 'open')");
   assert.equal((await posted(again.page)).find((m) => m.type === 'open')?.options && ((await posted(again.page)).find((m) => m.type === 'open')?.options as { container: string }).container, 'init-db');
+  // The toolbar fills in after the first lines, or shortly after opening when none come.
+  await until(again.page, "document.querySelector('vscode-textfield.search') !== null");
   assert.equal(await again.page.evaluate<string>("document.querySelector('vscode-textfield.search').value"), '(oops');
   assert.deepEqual(again.errors, []);
 });
