@@ -3,17 +3,28 @@
  * breakpoints verified, breakpoint hit → stack + top-frame variables, step-over p50, a 200-frame
  * stack (local JVM); then the same on the test cluster, the adapter through its own port-forward and
  * jdb through a client-node port-forward listener (one websocket per connection, like kubectl).
+ * Last, F5 with a `launch` configuration on an existing clone (find the clone, check JDWP listens,
+ * start the adapter, attach, breakpoint verified) against opening a port-forward and attaching jdb
+ * by hand; and the same F5 when it also deploys an unchanged build (which restarts the app).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { forwardToPod, testCluster, testNamespace, waitForPodReady } from '../test/support/cluster';
 import { performance } from 'node:perf_hooks';
 import { attach, bundleAdapter, startClient, stopQueue, stoppedAt } from '../test/integration/debug/support/adapter';
 import { Jdb } from '../test/integration/debug/support/jdb';
 import { compileFixtures, fixtureSourceRoot, lineOf, startJvm } from '../test/integration/debug/support/jvm';
+import * as os from 'node:os';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { silentLogger } from '../extension/core/log';
+import { Deployer } from '../extension/core/clones/deploy/deploy';
+import { ServerClock } from '../extension/core/clones/serverClock';
+import { ownerIdentity } from '../extension/core/clones/spec/identity';
+import { prepareLaunch } from '../extension/debug/launch';
+import { launchTargetEnv } from '../debug-adapter/dap/types';
 
 const steps = 15;
 const mainJava = path.join(fixtureSourceRoot, 'demo/Main.java');
@@ -255,6 +266,93 @@ async function waitForJdwp(port: number): Promise<void> {
   }
 }
 
+
+/** F5 (launch) on an existing clone, through the same code the extension runs, against jdb by hand. */
+async function launchRun(): Promise<{ reuseMs: number; peerMs: number; redeployMs: number }> {
+  const { kc, kubeconfigPath } = await testCluster();
+  const ns = await testNamespace(kc, 'dbglbench');
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-launch-bench-'));
+  const adapter = await bundleAdapter();
+  try {
+    const mainClass = 'dev.devlane.shop.orders.OrdersApp';
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'orders' },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: 'orders' } },
+          template: {
+            metadata: { labels: { app: 'orders' } },
+            spec: { containers: [{ name: 'orders', image: 'devlane.local/shop-orders:dev', command: ['java', '-Xmx64m', '-XX:+UseSerialGC', '-cp', '/app/classes', mainClass], env: [{ name: 'PORT', value: '8080' }], ports: [{ name: 'http', containerPort: 8080 }] }] },
+          },
+        },
+      },
+    });
+    fs.cpSync(path.resolve(ordersRoot, '..', '..', '..', 'src'), path.join(ws, 'src'), { recursive: true });
+    const javaFile = path.join(ws, 'src/main/java/dev/devlane/shop/orders/OrdersApp.java');
+    execFileSync('javac', ['-g', '--release', '17', '-d', path.join(ws, 'target/classes'), javaFile], { stdio: 'pipe' });
+    fs.writeFileSync(
+      path.join(ws, 'devlane.yaml'),
+      `clones:\n  - {namespace: ${ns.name}, kind: Deployment, name: orders, appCommand: [java, -Xmx64m, -XX:+UseSerialGC, -cp, "/devlane/app:/app/classes", ${mainClass}], deploy: {artifact: target/classes, target: /devlane/app, readinessPort: 8080}}\n`,
+    );
+    const env = { kc, owner: ownerIdentity({ kubeUser: 'bench', osUser: 'bench', host: 'bench' }), clock: new ServerClock(kc), log: silentLogger };
+    const deployer = new Deployer(env);
+    const source = { namespace: ns.name, kind: 'Deployment' as const, name: 'orders' };
+    const first = await prepareLaunch(env, deployer, { source, workspace: ws });
+    const f5 = async (artifact?: false): Promise<number> => {
+      const t0 = performance.now();
+      const target = await prepareLaunch(env, deployer, { source, workspace: ws, ...(artifact === false ? { artifact } : {}) });
+      const dc = await startClient(adapter.file, { [launchTargetEnv]: JSON.stringify({ kubeconfig: kubeconfigPath, namespace: target.namespace, pod: target.pod, port: target.port }) });
+      try {
+        const initialized = dc.waitForEvent('initialized');
+        await dc.initializeRequest({ adapterID: 'devlane', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+        await dc.launchRequest({ sourcePaths: [path.join(ws, 'src/main/java')] } as DebugProtocol.LaunchRequestArguments);
+        await initialized;
+        const set = await dc.setBreakpointsRequest({ source: { path: javaFile }, breakpoints: [{ line: ordersLine }] });
+        await dc.configurationDoneRequest();
+        if (!set.body.breakpoints[0]?.verified) throw new Error('not verified');
+        const ms = performance.now() - t0;
+        await dc.disconnectRequest({});
+        return ms;
+      } finally {
+        await dc.stop().catch(() => undefined);
+      }
+    };
+    const peer = async (): Promise<number> => {
+      const t0 = performance.now();
+      const fwd = await forwardToPod(kc, first.namespace, first.pod, first.port);
+      const proc = spawn('jdb', ['-attach', `127.0.0.1:${fwd.port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const jdb = new Jdb(proc);
+      try {
+        await jdb.attached();
+        await jdb.set(`stop at ${mainClass}:${ordersLine}`);
+        return performance.now() - t0;
+      } finally {
+        proc.kill('SIGKILL');
+        await fwd.close();
+      }
+    };
+    const waitListening = () => prepareLaunch(env, deployer, { source, workspace: ws, artifact: false });
+    await f5(false);
+    await waitListening();
+    const reuse: number[] = [];
+    const peers: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      reuse.push(await f5(false));
+      await waitListening();
+      peers.push(await peer());
+      await waitListening();
+    }
+    const redeployMs = await f5();
+    return { reuseMs: p50(reuse), peerMs: p50(peers), redeployMs };
+  } finally {
+    adapter.dispose();
+    fs.rmSync(ws, { recursive: true, force: true });
+    await ns.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const fx = compileFixtures();
   const adapter = await bundleAdapter();
@@ -274,6 +372,8 @@ async function main(): Promise<void> {
     line('debug-cluster-attach-verified', c.ours.attachMs, c.peer.attachMs, { target: 'test cluster pod via port-forward' });
     line('debug-cluster-hit-stack-variables', c.ours.hitToVariablesMs, c.peer.hitToVariablesMs);
     line('debug-cluster-step-over-p50', c.ours.stepP50Ms, c.peer.stepP50Ms, { steps: clusterSteps });
+    const l = await launchRun();
+    line('debug-launch-existing-clone-verified', l.reuseMs, l.peerMs, { target: 'F5 launch on an existing clone (no deploy) vs port-forward + jdb attach + stop at', devlaneWithUnchangedDeployMs: Math.round(l.redeployMs) });
   } finally {
     adapter.dispose();
     fx.dispose();

@@ -11,7 +11,7 @@ import type { EventSet, JdwpEvent } from '../jdwp/events';
 import { EventKind, InvokeOptions, JdwpErrorCode, JVM_ACC_STATIC, StepDepth, StepSize, SuspendPolicy, TypeTag } from '../jdwp/protocol';
 import { evaluate, evalError, javaDouble, parseExpression, parseHitCondition, parseLogMessage, plainText, truthy, type EvalScope, type EvalValue } from './expression';
 import { classesOfSource, declaredPackage, packageOf, simpleName, SourceLocator, typeName } from './sources';
-import { defaultStepFilters, type AttachArguments, type RedefineArguments } from './types';
+import { defaultStepFilters, type AttachArguments, type LaunchArguments, type LaunchTarget, type RedefineArguments } from './types';
 import { openPodStream } from '../kube/podStream';
 
 interface ClassEntry {
@@ -105,7 +105,14 @@ export class JavaDebugSession extends DebugSession {
   private attachedAt = Date.now();
   private keepAlive: NodeJS.Timeout | undefined;
 
-  constructor(private readonly log: Logger) {
+  /**
+   * @param launchTarget For `launch`: the clone pod the extension prepared (created or reused,
+   *   deployed, JDWP listening) after the preLaunchTask ran; the adapter attaches there.
+   */
+  constructor(
+    private readonly log: Logger,
+    private readonly launchTarget?: LaunchTarget,
+  ) {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
@@ -121,7 +128,11 @@ export class JavaDebugSession extends DebugSession {
       supportsSetVariable: true,
       supportsExceptionInfoRequest: true,
       supportsDelayedStackTraceLoading: true,
-      supportTerminateDebuggee: false,
+      // Only a launch can end its debuggee (the extension restarts the app in the clone); an
+      // attach never ends a JVM it did not start.
+      supportTerminateDebuggee: this.launchTarget !== undefined,
+      // "terminate" of a launch restarts the app in the clone (the extension does it on the way out).
+      supportsTerminateRequest: true,
       exceptionBreakpointFilters: [
         { filter: 'caught', label: 'Caught Exceptions', default: false },
         { filter: 'uncaught', label: 'Uncaught Exceptions', default: false },
@@ -131,7 +142,10 @@ export class JavaDebugSession extends DebugSession {
   }
 
   protected override async attachRequest(response: DebugProtocol.AttachResponse, args: DebugProtocol.AttachRequestArguments): Promise<void> {
-    const a = args as AttachArguments;
+    await this.connectTo(response, args as AttachArguments);
+  }
+
+  private async connectTo(response: DebugProtocol.Response, a: AttachArguments): Promise<void> {
     try {
       if (!Number.isInteger(a.port) || a.port <= 0) throw new DevlaneError('invalid-input', 'The attach configuration needs "port": the JDWP port of the JVM.');
       this.sources = new SourceLocator(a.sourcePaths ?? []);
@@ -178,11 +192,33 @@ export class JavaDebugSession extends DebugSession {
     throw last;
   }
 
-  protected override launchRequest(response: DebugProtocol.LaunchResponse): void {
-    this.sendError(
-      response,
-      new DevlaneError('invalid-input', 'The debug adapter only attaches. "launch" configurations are turned into an attach by the Devlane extension (clone, deploy, port-forward); run this configuration from VS Code, or use "request": "attach" with a port.'),
-    );
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): Promise<void> {
+    const t = this.launchTarget;
+    if (!t) {
+      this.sendError(
+        response,
+        new DevlaneError('invalid-input', 'The debug adapter only attaches. "launch" configurations are turned into an attach by the Devlane extension (clone, deploy, port-forward); run this configuration from VS Code, or use "request": "attach" with a port.'),
+      );
+      return;
+    }
+    const l = args as LaunchArguments;
+    await this.connectTo(response, {
+      port: t.port,
+      kubernetes: { namespace: t.namespace, pod: t.pod, ...(t.kubeconfig ? { kubeconfig: t.kubeconfig } : {}), ...(t.context ? { context: t.context } : {}) },
+      ...(l.sourcePaths ? { sourcePaths: l.sourcePaths } : {}),
+      ...(l.stepFilters ? { stepFilters: l.stepFilters } : {}),
+      ...(l.timeoutMs ? { timeoutMs: l.timeoutMs } : {}),
+      ...(l.keepAliveMs !== undefined ? { keepAliveMs: l.keepAliveMs } : {}),
+    });
+  }
+
+  /** Ends the attachment like disconnect; restarting the app is the extension's part (it owns the clone). */
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    // The JVM is about to be restarted: its connection dropping is then no news to report.
+    this.ending = true;
+    clearInterval(this.keepAlive);
+    this.sendResponse(response);
+    this.sendEvent(new TerminatedEvent());
   }
 
   protected override async configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): Promise<void> {

@@ -24,17 +24,50 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
 }
 
 /**
- * `request: "launch"` belongs to the cluster flow (create or reuse the clone, build, deploy, restart
- * with JDWP, port-forward, then attach). The extension resolves it into an attach; the adapter
- * itself only ever attaches.
+ * `request: "launch"`: the cluster flow. The extension creates or reuses the clone, deploys the
+ * build output, restarts the app with JDWP on and waits until it listens, then starts the adapter
+ * with the result (LaunchTarget); the adapter attaches to it through the port-forward.
  */
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
-  readonly clone?: string;
-  readonly namespace?: string;
-  readonly container?: string;
+  /** The workload to clone: {namespace, kind, name} or "namespace/Kind/name". */
+  readonly clone?: unknown;
+  /** Build output to deploy (path or glob relative to the workspace folder); false: deploy nothing. */
+  readonly artifact?: string | false;
   readonly jdwpPort?: number;
   readonly sourcePaths?: readonly string[];
   readonly stepFilters?: readonly string[];
+  readonly timeoutMs?: number;
+  readonly keepAliveMs?: number;
+}
+
+/** Where a launch attaches: handed from the extension to the adapter process (DEVLANE_LAUNCH_TARGET). */
+export interface LaunchTarget {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly port: number;
+}
+
+export const launchTargetEnv = 'DEVLANE_LAUNCH_TARGET';
+
+/** The launch target from the adapter's environment; undefined when absent or malformed. */
+export function launchTargetFrom(env: NodeJS.ProcessEnv): LaunchTarget | undefined {
+  const text = env[launchTargetEnv];
+  if (!text) return undefined;
+  try {
+    const v = JSON.parse(text) as Partial<LaunchTarget>;
+    if (typeof v.namespace !== 'string' || typeof v.pod !== 'string' || !Number.isInteger(v.port)) return undefined;
+    return {
+      namespace: v.namespace,
+      pod: v.pod,
+      port: v.port!,
+      ...(typeof v.kubeconfig === 'string' ? { kubeconfig: v.kubeconfig } : {}),
+      ...(typeof v.context === 'string' ? { context: v.context } : {}),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 export const defaultStepFilters: readonly string[] = ['java.*', 'javax.*', 'jdk.*', 'sun.*', 'com.sun.*'];

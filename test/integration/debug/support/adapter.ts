@@ -18,8 +18,8 @@ export async function bundleAdapter(): Promise<{ file: string; dispose(): void }
   return { file, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function startClient(adapterFile: string): Promise<DebugClient> {
-  const dc = new DebugClient('node', adapterFile, 'devlane', { env: { ...process.env, DEVLANE_LOG: 'warn' } }, true);
+export async function startClient(adapterFile: string, env: NodeJS.ProcessEnv = {}): Promise<DebugClient> {
+  const dc = new DebugClient('node', adapterFile, 'devlane', { env: { ...process.env, DEVLANE_LOG: 'warn', ...env } }, true);
   dc.defaultTimeout = 60_000;
   await dc.start();
   return dc;
