@@ -6,6 +6,13 @@
  * Each webview posts `ready` once its script runs; the host posts nothing before that.
  */
 
+// The DTOs are the core's own types, minus what the views never show: declared once, type-only
+// imports (nothing of the core is bundled into a webview by these).
+import type { Explanation } from '../../extension/core/observe/explain';
+import type { HttpExchange } from '../../extension/core/observe/http';
+import type { PacketRow } from '../../extension/core/observe/tcpdumpLine';
+import type { TimelineEntry } from '../../extension/core/observe/timeline';
+
 export const viewTypes = { events: 'devlane.events', logs: 'devlane.logs', capture: 'devlane.capture' } as const;
 export type ViewType = (typeof viewTypes)[keyof typeof viewTypes];
 
@@ -23,23 +30,9 @@ export interface ErrorInfo {
 }
 
 // ---------- Events ----------
-export interface ExplanationDto {
-  readonly summary: string;
-  readonly reasons: readonly string[];
-  readonly fixes: readonly string[];
-}
-export interface EventDto {
-  readonly uid: string;
-  readonly time: string;
-  readonly type: string;
-  readonly warning: boolean;
-  readonly reason: string;
-  readonly message: string;
-  readonly count: number;
-  readonly object: string;
-  readonly source: string;
-  readonly explanation?: ExplanationDto;
-}
+export type ExplanationDto = Explanation;
+/** A timeline entry as the view shows it (the first occurrence's time stays in the host). */
+export type EventDto = Omit<TimelineEntry, 'firstTime'>;
 export type EventsToView =
   | {
       readonly type: 'snapshot';
@@ -81,30 +74,9 @@ export type LogsToView =
 export type LogsToHost = { readonly type: 'ready' } | { readonly type: 'open'; readonly options: LogStreamOptions } | { readonly type: 'download' };
 
 // ---------- Capture ----------
-export interface PacketRowDto {
-  readonly time: string;
-  readonly iface?: string;
-  readonly direction?: string;
-  readonly source: string;
-  readonly destination: string;
-  readonly protocol: string;
-  readonly flags: string;
-  readonly length?: number;
-  readonly summary: string;
-}
-export interface HttpExchangeDto {
-  readonly client: string;
-  readonly server: string;
-  readonly time: number;
-  readonly method: string;
-  readonly target: string;
-  readonly host?: string;
-  readonly status?: number;
-  readonly reason?: string;
-  readonly latencyMs?: number;
-  readonly requestBodyBytes: number;
-  readonly responseBodyBytes?: number;
-}
+/** A parsed tcpdump line; the raw text stays in the host. */
+export type PacketRowDto = Omit<PacketRow, 'raw'>;
+export type HttpExchangeDto = Omit<HttpExchange, 'contentType'>;
 export type CaptureState = 'idle' | 'starting' | 'running' | 'stopped' | 'failed' | 'file';
 export type CaptureToView =
   | { readonly type: 'init'; readonly target: PanelTarget; readonly filter: string; readonly startFile?: string }
