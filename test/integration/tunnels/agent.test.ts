@@ -93,6 +93,8 @@ test('an agent whose data plane vanished exits after its TTL and is removed by t
     }
   } finally {
     dp.client.dispose();
+    // The killed data plane could not remove its socket: its runtime folder goes with the test.
+    fs.rmSync(dp.runtimeDir, { recursive: true, force: true });
     await core.deleteNamespacedPod({ name, namespace: ns.name, gracePeriodSeconds: 0 }).catch(() => undefined);
   }
 });
