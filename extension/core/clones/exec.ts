@@ -2,6 +2,7 @@ import { Readable, Writable } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { DevlaneError } from '../errors';
 import { classifyApiError } from './apiErrors';
+import { exitCodeOf } from '../kube/execStatus';
 
 export interface ExecResult {
   readonly stdout: Buffer;
@@ -31,15 +32,6 @@ const stdinChannel = 0;
 const highWater = 4 * 1024 * 1024;
 /** Websocket message payload; some API servers cap messages at 1 MiB, so stay well under. */
 const frameSize = 512 * 1024;
-
-/** The exit code in a V1Status: 0 for Success, the NonZeroExitCode cause, else undefined. */
-export function exitCodeOf(status: V1Status | undefined): number | undefined {
-  if (!status) return undefined;
-  if (status.status === 'Success') return 0;
-  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
-  const n = cause?.message !== undefined ? Number(cause.message) : NaN;
-  return Number.isInteger(n) ? n : undefined;
-}
 
 /**
  * Runs a command in a container and collects its output. Resolves when the server closes the

@@ -3,7 +3,7 @@ import { PassThrough, Writable, type Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
-import { exitCodeOf } from './kubeErrors';
+import { exitCodeOf } from '../kube/execStatus';
 
 export interface ExecTarget {
   readonly namespace: string;

@@ -25,14 +25,3 @@ export function classifyApiError(e: unknown, a: Access): DevlaneError | undefine
   return undefined;
 }
 
-/** The exit code in an exec status (NonZeroExitCode carries it in details.causes). */
-export function exitCodeOf(status: { status?: string; reason?: string; details?: { causes?: { reason?: string; message?: string }[] } } | undefined): number | undefined {
-  if (!status) return undefined;
-  if (status.status === 'Success') return 0;
-  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
-  if (cause?.message !== undefined) {
-    const n = Number(cause.message);
-    return Number.isNaN(n) ? undefined : n;
-  }
-  return undefined;
-}

@@ -11,7 +11,8 @@ import { Emitter, type Disposable } from '../events';
 import type { Logger } from '../log';
 import { CommandLineExtractor, type AuditLog, type AuditTarget } from './audit';
 import { ExecRefused, openExec, type ExecTarget } from './exec';
-import { exitCodeOf, forbidden } from './kubeErrors';
+import { forbidden } from './kubeErrors';
+import { exitCodeOf } from '../kube/execStatus';
 
 /** `exec`s bash if the image has it, else sh: one round trip, and `sh` exists in nearly every image. */
 export const shellCommand = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];
