@@ -16,6 +16,7 @@ import { forwardToPod, testCluster, testNamespace, waitForPodReady } from '../te
 import { performance } from 'node:perf_hooks';
 import { attach, bundleAdapter, startClient, stopQueue, stoppedAt } from '../test/integration/debug/support/adapter';
 import { Jdb } from '../test/integration/debug/support/jdb';
+import { startApiProxy } from '../test/integration/debug/support/apiProxy';
 import { compileFixtures, fixtureSourceRoot, lineOf, startJvm } from '../test/integration/debug/support/jvm';
 import * as os from 'node:os';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -249,6 +250,84 @@ async function clusterRun(): Promise<{ ours: ClusterFigures; peer: ClusterFigure
   }
 }
 
+/**
+ * A forward dropped under a live session: from the drop to "re-attached" with the breakpoint installed
+ * again (the adapter's connections break at an API-server relay), against what a jdb user does by
+ * hand once the JVM listens again: a new port-forward, jdb -attach, stop at.
+ */
+async function reattachRun(): Promise<{ oursMs: number[]; peerMs: number[] }> {
+  const { kc, kubeconfigPath } = await testCluster();
+  const ns = await testNamespace(kc, 'dbgrbench');
+  const proxy = await startApiProxy(kubeconfigPath);
+  const adapter = await bundleAdapter();
+  try {
+    const pod = 'orders-reattach';
+    await kc.makeApiClient(CoreV1Api).createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name: pod },
+        spec: {
+          containers: [
+            {
+              name: 'orders',
+              image: 'devlane.local/shop-orders:dev',
+              command: ['java', '-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=5005', '-Xmx64m', '-XX:+UseSerialGC', '-cp', '/app/classes', 'dev.devlane.shop.orders.OrdersApp'],
+              env: [{ name: 'PORT', value: '8080' }],
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    });
+    await waitForPodReady(kc, ns.name, pod);
+    const oursMs: number[] = [];
+    const dc = await startClient(adapter.file);
+    try {
+      let onNote: ((ms: number) => void) | undefined;
+      dc.on('output', (e: DebugProtocol.OutputEvent) => {
+        if (e.body.output.includes('re-attached in')) onNote?.(performance.now());
+      });
+      await attach(dc, { port: 5005, kubernetes: { kubeconfig: proxy.kubeconfigPath, namespace: ns.name, pod }, sourcePaths: [ordersRoot] });
+      const set = await dc.setBreakpointsRequest({ source: { path: ordersJava }, breakpoints: [{ line: ordersLine }] });
+      await dc.configurationDoneRequest();
+      if (!set.body.breakpoints[0]?.verified) throw new Error('not verified');
+      for (let i = 0; i < 3; i++) {
+        const noted = new Promise<number>((resolve) => (onNote = resolve));
+        const t0 = performance.now();
+        proxy.drop();
+        oursMs.push((await noted) - t0);
+      }
+      await dc.disconnectRequest({});
+    } finally {
+      await dc.stop().catch(() => undefined);
+    }
+    const peerMs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const probe = await forwardToPod(kc, ns.name, pod, 5005);
+      await waitForJdwp(probe.port);
+      await probe.close();
+      const t0 = performance.now();
+      const fwd = await forwardToPod(kc, ns.name, pod, 5005);
+      const proc = spawn('jdb', ['-attach', `127.0.0.1:${fwd.port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const jdb = new Jdb(proc);
+      try {
+        await jdb.attached();
+        await jdb.set(`stop at dev.devlane.shop.orders.OrdersApp:${ordersLine}`);
+        peerMs.push(performance.now() - t0);
+      } finally {
+        proc.kill('SIGKILL');
+        await fwd.close();
+      }
+    }
+    return { oursMs, peerMs };
+  } finally {
+    adapter.dispose();
+    await proxy.close();
+    await ns.dispose();
+  }
+}
+
 /** After a debugger detaches the agent needs a moment to listen again; probe with a real handshake. */
 async function waitForJdwp(port: number): Promise<void> {
   const { JdwpClient } = await import('../debug-adapter/jdwp/client');
@@ -372,6 +451,8 @@ async function main(): Promise<void> {
     line('debug-cluster-attach-verified', c.ours.attachMs, c.peer.attachMs, { target: 'test cluster pod via port-forward' });
     line('debug-cluster-hit-stack-variables', c.ours.hitToVariablesMs, c.peer.hitToVariablesMs);
     line('debug-cluster-step-over-p50', c.ours.stepP50Ms, c.peer.stepP50Ms, { steps: clusterSteps });
+    const r = await reattachRun();
+    line('debug-forward-dropped-reattached-p50', p50(r.oursMs), p50(r.peerMs), { target: 'drop → re-attached with breakpoints (automatic, incl. 300 ms back-off) vs new port-forward + jdb attach + stop at (by hand, not counting noticing the drop)', drops: r.oursMs.length });
     const l = await launchRun();
     line('debug-launch-existing-clone-verified', l.reuseMs, l.peerMs, { target: 'F5 launch on an existing clone (no deploy) vs port-forward + jdb attach + stop at', devlaneWithUnchangedDeployMs: Math.round(l.redeployMs) });
   } finally {

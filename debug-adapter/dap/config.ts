@@ -57,6 +57,9 @@ export function resolveLaunchConfiguration(config: DevlaneDebugConfiguration, wo
   if (config.jdwpPort !== undefined && (!Number.isInteger(config.jdwpPort) || (config.jdwpPort as number) <= 0 || (config.jdwpPort as number) > 65535)) {
     throw new DevlaneError('invalid-input', `"jdwpPort" must be a TCP port (1–65535), not ${JSON.stringify(config.jdwpPort)}.`);
   }
+  for (const key of ['container', 'context'] as const) {
+    if (config[key] !== undefined && (typeof config[key] !== 'string' || !config[key])) throw new DevlaneError('invalid-input', `"${key}" must be a name, not ${JSON.stringify(config[key])}.`);
+  }
   return {
     ...config,
     sourcePaths: config.sourcePaths?.length ? config.sourcePaths : defaultSourcePaths(workspaceFolders, exists),

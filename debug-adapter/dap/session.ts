@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Breakpoint, BreakpointEvent, DebugSession, Handles, InitializedEvent, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
+import { Breakpoint, BreakpointEvent, ContinuedEvent, DebugSession, Handles, InitializedEvent, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DevlaneError, toDevlaneError } from '../../extension/core/errors';
 import type { Logger } from '../../extension/core/log';
@@ -12,7 +12,8 @@ import { EventKind, InvokeOptions, JdwpErrorCode, JVM_ACC_STATIC, StepDepth, Ste
 import { evaluate, evalError, javaDouble, parseExpression, parseHitCondition, parseLogMessage, plainText, truthy, type EvalScope, type EvalValue } from './expression';
 import { classesOfSource, declaredPackage, packageOf, simpleName, SourceLocator, typeName } from './sources';
 import { defaultStepFilters, type AttachArguments, type LaunchArguments, type LaunchTarget, type RedefineArguments } from './types';
-import { openPodStream } from '../kube/podStream';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig, openPodStream, podPresence, type PodTarget } from '../kube/podStream';
 
 interface ClassEntry {
   readonly typeId: ReferenceTypeId;
@@ -71,6 +72,18 @@ interface ExceptionStop {
 
 const invokeWatchdogMs = 3_000;
 const maxChildren = 100;
+/** Waits before each re-attach attempt after a forward dropped: 3 attempts within about 10 s. */
+const reattachDelaysMs = [300, 2_000, 4_000] as const;
+/** Handshake and setup timeout of one re-attach attempt, so the whole try stays bounded. */
+const reattachAttemptMs = 4_000;
+
+/** A JVM reached through a pod port-forward: what a re-attach needs when the forward drops. */
+interface ForwardState {
+  readonly target: PodTarget;
+  readonly kc: KubeConfig;
+  /** The pod's UID once read: a pod replaced under the same name is another JVM, not a re-attach. */
+  uid?: string;
+}
 
 /**
  * The DAP side of Devlane's Java debugger: turns DAP requests into JDWP commands and JDWP events
@@ -85,6 +98,7 @@ export class JavaDebugSession extends DebugSession {
   private readonly files = new Map<string, FileBreakpoints>();
   private readonly bpByRequest = new Map<number, LineBreakpoint>();
   private exceptionRequests: number[] = [];
+  private exceptionFilters: readonly string[] = [];
   private readonly stepRequests = new Map<ObjectId, number>();
   private readonly threadIds = new Map<ObjectId, number>();
   private readonly threadsById = new Map<number, ObjectId>();
@@ -104,6 +118,10 @@ export class JavaDebugSession extends DebugSession {
   private bpLock: Promise<unknown> = Promise.resolve();
   private attachedAt = Date.now();
   private keepAlive: NodeJS.Timeout | undefined;
+  private nextThreadId = 1;
+  private forward: ForwardState | undefined;
+  /** Set while a dropped forward is being re-opened; breakpoint requests wait for it. */
+  private reattaching: Promise<void> | undefined;
 
   /**
    * @param launchTarget For `launch`: the clone pod the extension prepared (created or reused,
@@ -152,24 +170,48 @@ export class JavaDebugSession extends DebugSession {
       this.stepFilters = a.stepFilters ?? defaultStepFilters;
       const k = a.kubernetes;
       const client = k ? await this.connectThroughForward(a, k) : await JdwpClient.connect({ host: a.hostName ?? '127.0.0.1', port: a.port, handshakeTimeoutMs: a.timeoutMs ?? 10_000, log: this.log });
-      this.client = client;
-      const keepAliveMs = a.keepAliveMs ?? (k ? 20_000 : 0);
-      if (keepAliveMs > 0) {
-        // A cheap command now and then keeps a port-forward from being dropped as idle; a failure
-        // ends the session through onDidClose with the reason.
-        this.keepAlive = setInterval(() => void client.idSizes().catch(() => undefined), keepAliveMs);
+      this.adopt(client);
+      if (k) {
+        const target: PodTarget = { ...k, port: a.port };
+        const forward: ForwardState = { target, kc: loadKubeConfig(target) };
+        this.forward = forward;
+        // Off the attach path (F5 stays fast); only a later re-attach needs it.
+        void podPresence(forward.kc, target).then((p) => {
+          if (p.state === 'present') forward.uid ??= p.uid;
+        });
       }
+      const keepAliveMs = a.keepAliveMs ?? (k ? 20_000 : 0);
+      // A cheap command now and then keeps a port-forward from being dropped as idle.
+      if (keepAliveMs > 0) this.keepAlive = setInterval(() => this.ping(), keepAliveMs);
       this.attachedAt = Date.now();
-      client.onEvent((set) => {
-        this.events = this.events.then(() => this.onEventSet(set)).catch((e) => this.fail(e));
-      });
-      client.onDidClose((reason) => this.onClosed(reason));
       this.log.info(`attached to ${client.version.vmName} ${client.version.vmVersion} at ${a.hostName ?? '127.0.0.1'}:${a.port}`);
       this.sendResponse(response);
       this.sendEvent(new InitializedEvent());
     } catch (e) {
       this.sendError(response, e);
     }
+  }
+
+  /** Makes `client` the session's connection: its events and its end are handled from now on. */
+  private adopt(client: JdwpClient): void {
+    this.client = client;
+    client.onEvent((set) => {
+      this.events = this.events.then(() => this.onEventSet(set, client)).catch((e) => this.fail(e));
+    });
+    client.onDidClose((reason) => this.onClosed(client, reason));
+  }
+
+  /**
+   * The keep-alive. A forward can also stall without closing (the API server or the node stopped
+   * relaying): no answer within the request timeout counts as a drop, so the session re-attaches
+   * instead of hanging.
+   */
+  private ping(): void {
+    const c = this.client;
+    if (!c || c.connection.closed) return;
+    c.idSizes().catch((e) => {
+      if (toDevlaneError(e).reason === 'timeout' && this.client === c) c.connection.abort(new DevlaneError('jdwp-protocol', 'The JVM stopped answering through the port-forward (a keep-alive got no reply).'));
+    });
   }
 
   /**
@@ -258,6 +300,7 @@ export class JavaDebugSession extends DebugSession {
     try {
       const file = args.source.path;
       if (!file) throw new DevlaneError('invalid-input', 'Breakpoints need a source file on disk.');
+      await this.reattaching;
       const list = await this.locked(() => this.setFileBreakpoints(file, args.breakpoints ?? []));
       response.body = { breakpoints: list.map((b) => this.toDapBreakpoint(b)) };
       this.sendResponse(response);
@@ -307,25 +350,42 @@ export class JavaDebugSession extends DebugSession {
       verified: false,
       requests: [],
     }));
+    await this.installFile(fb);
+    return fb.breakpoints;
+  }
+
+  /** Asks the VM for the file's class-prepare events (once) and installs its breakpoints in the loaded classes. */
+  private async installFile(fb: FileBreakpoints): Promise<void> {
+    const vm = this.vm();
     if (fb.breakpoints.length && fb.prepareRequests.length === 0) {
-      // SourceNameMatch would also catch other top-level classes of the file, but HotSpot does not
-      // offer it (canUseSourceNameFilters is false), so the class and its nested classes are matched by name.
-      const patterns = vm.capabilities.canUseSourceNameFilters ? [] : [fb.exact, `${fb.nestedPrefix}*`];
+      // SourceNameMatch catches every class compiled from the file, but HotSpot does not offer it
+      // (canUseSourceNameFilters is false). Other top-level classes of the file (`class Helper` beside
+      // `public class Main`) are only known by their package: the package's classes are matched and
+      // those from another source file are let go (classBelongs, installInClass). The default package
+      // would mean every class, so there only the file's class and its nested classes are matched.
+      const patterns = vm.capabilities.canUseSourceNameFilters ? [] : fb.pkg ? [`${fb.pkg}.*`] : [fb.exact, `${fb.nestedPrefix}*`];
       if (vm.capabilities.canUseSourceNameFilters) {
-        fb.prepareRequests.push(await vm.setEventRequest(EventKind.ClassPrepare, SuspendPolicy.EventThread, [{ kind: 'source-name-match', pattern: path.basename(file) }]));
+        fb.prepareRequests.push(await vm.setEventRequest(EventKind.ClassPrepare, SuspendPolicy.EventThread, [{ kind: 'source-name-match', pattern: path.basename(fb.file) }]));
       }
       for (const pattern of patterns) fb.prepareRequests.push(await vm.setEventRequest(EventKind.ClassPrepare, SuspendPolicy.EventThread, [{ kind: 'class-match', pattern }]));
     }
     if (fb.breakpoints.length) {
-      const loaded = (await vm.allClasses()).filter((c) => this.classBelongs(fb, c.signature));
-      for (const c of loaded) await this.installInClass(fb, this.classEntry(c.typeId, c.signature));
+      const loaded = (await vm.allClasses()).filter((c) => this.classBelongs(fb, c.signature)).map((c) => this.classEntry(c.typeId, c.signature));
+      // Source files of the package's classes asked at once, not one round trip after the other.
+      await Promise.all(loaded.map((c) => this.sourceFileOf(c).catch(() => undefined)));
+      for (const c of loaded) await this.installInClass(fb, c);
     }
     for (const b of fb.breakpoints) if (!b.verified && !b.message) b.message = `Waiting for class ${fb.exact} to load.`;
-    return fb.breakpoints;
   }
 
   private classBelongs(fb: FileBreakpoints, signature: string): boolean {
+    if (!signature.startsWith('L')) return false;
     const name = typeName(signature);
+    return this.ownClass(fb, name) || (fb.pkg !== '' && packageOf(name) === fb.pkg);
+  }
+
+  /** The class named like the file, or one nested in it: it comes from the file even without a SourceFile attribute. */
+  private ownClass(fb: FileBreakpoints, name: string): boolean {
     return name === fb.exact || name.startsWith(fb.nestedPrefix);
   }
 
@@ -333,7 +393,7 @@ export class JavaDebugSession extends DebugSession {
   private async installInClass(fb: FileBreakpoints, cls: ClassEntry): Promise<LineBreakpoint[]> {
     const vm = this.vm();
     const sourceFile = await this.sourceFileOf(cls);
-    if (sourceFile !== undefined && sourceFile !== path.basename(fb.file)) return [];
+    if (sourceFile !== path.basename(fb.file) && (sourceFile !== undefined || !this.ownClass(fb, cls.name))) return [];
     const methods = await this.methodsOf(cls);
     const tables = await Promise.all(methods.map((m) => this.lineTableOf(cls, m.methodId)));
     const changed: LineBreakpoint[] = [];
@@ -375,28 +435,35 @@ export class JavaDebugSession extends DebugSession {
 
   protected override async setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): Promise<void> {
     try {
-      const vm = this.vm();
-      for (const r of this.exceptionRequests) await vm.clearEventRequest(EventKind.Exception, r).catch(() => undefined);
-      this.exceptionRequests = [];
-      const caught = args.filters.includes('caught');
-      const uncaught = args.filters.includes('uncaught');
-      if (caught || uncaught) {
-        const modifiers = [{ kind: 'exception-only' as const, classId: '0', caught, uncaught }, ...this.stepFilters.map((pattern) => ({ kind: 'class-exclude' as const, pattern }))];
-        // JDK code throws and catches exceptions internally all the time; only uncaught ones are shown from there.
-        this.exceptionRequests.push(await vm.setEventRequest(EventKind.Exception, SuspendPolicy.All, caught ? modifiers : modifiers.slice(0, 1)));
-        if (caught && uncaught) this.exceptionRequests.push(await vm.setEventRequest(EventKind.Exception, SuspendPolicy.All, [{ kind: 'exception-only', classId: '0', caught: false, uncaught: true }]));
-      }
+      await this.reattaching;
+      await this.applyExceptionFilters(args.filters);
       this.sendResponse(response);
     } catch (e) {
       this.sendError(response, e);
     }
   }
 
+  private async applyExceptionFilters(filters: readonly string[]): Promise<void> {
+    const vm = this.vm();
+    for (const r of this.exceptionRequests) await vm.clearEventRequest(EventKind.Exception, r).catch(() => undefined);
+    this.exceptionRequests = [];
+    this.exceptionFilters = [...filters];
+    const caught = filters.includes('caught');
+    const uncaught = filters.includes('uncaught');
+    if (caught || uncaught) {
+      const modifiers = [{ kind: 'exception-only' as const, classId: '0', caught, uncaught }, ...this.stepFilters.map((pattern) => ({ kind: 'class-exclude' as const, pattern }))];
+      // JDK code throws and catches exceptions internally all the time; only uncaught ones are shown from there.
+      this.exceptionRequests.push(await vm.setEventRequest(EventKind.Exception, SuspendPolicy.All, caught ? modifiers : modifiers.slice(0, 1)));
+      if (caught && uncaught) this.exceptionRequests.push(await vm.setEventRequest(EventKind.Exception, SuspendPolicy.All, [{ kind: 'exception-only', classId: '0', caught: false, uncaught: true }]));
+    }
+  }
+
   // ---- events from the VM ----
 
-  private async onEventSet(set: EventSet): Promise<void> {
+  private async onEventSet(set: EventSet, from: JdwpClient): Promise<void> {
     const vm = this.client;
-    if (!vm) return;
+    // Events of a connection that dropped meanwhile: its VM state is gone with it.
+    if (!vm || vm !== from) return;
     let stop: { reason: string; thread: ObjectId; ids?: number[]; text?: string } | undefined;
     let resumeThread: ObjectId | undefined;
     let keepSuspended = false;
@@ -497,9 +564,114 @@ export class JavaDebugSession extends DebugSession {
     return true;
   }
 
-  private onClosed(reason: DevlaneError | undefined): void {
-    if (this.ending || !reason) return;
-    this.end(reason.message);
+  private onClosed(client: JdwpClient, reason: DevlaneError | undefined): void {
+    if (this.ending || !reason || client !== this.client) return;
+    if (this.forward) void this.reattach(this.forward, reason);
+    else this.end(reason.message);
+  }
+
+  /**
+   * The forward to the pod dropped. When the debugger's connection goes, the JVM's agent clears
+   * every request, resumes all threads and listens again (JDWP semantics): so a fresh forward gets a
+   * fresh handshake, the breakpoints, exception breakpoints and class-prepare requests are installed
+   * again, and threads that were stopped are reported as continued. The DAP session stays. When
+   * the pod is gone, or three attempts within about 10 s fail, the session ends with the reason.
+   */
+  private async reattach(forward: ForwardState, reason: DevlaneError): Promise<void> {
+    const started = Date.now();
+    const where = `${forward.target.namespace}/${forward.target.pod}:${forward.target.port}`;
+    const wasStopped = this.held > 0 || this.stoppedThreads.size > 0;
+    const stoppedThread = [...this.stoppedThreads].map((t) => this.threadIds.get(t)).find((id) => id !== undefined) ?? 1;
+    this.client = undefined;
+    this.forgetVmState();
+    this.log.warn(`the port-forward to ${where} dropped (${reason.message}); re-attaching`);
+    this.output(`The port-forward to ${where} dropped; re-attaching…\n`, 'console');
+    let done = () => {};
+    this.reattaching = new Promise<void>((resolve) => (done = resolve));
+    try {
+      const client = await this.reconnect(forward, where);
+      if (this.ending) {
+        await client.disposeVm().catch(() => undefined);
+        client.dispose();
+        return;
+      }
+      this.adopt(client);
+      await this.locked(() => this.reinstall());
+      if (wasStopped) {
+        const ev: DebugProtocol.ContinuedEvent = new ContinuedEvent(stoppedThread, true);
+        this.sendEvent(ev);
+      }
+      const ms = Date.now() - started;
+      this.log.info(`re-attached to ${where} in ${ms} ms`);
+      this.output(
+        `Forward dropped; re-attached in ${ms} ms.${wasStopped ? ' While no debugger was attached the JVM resumed all threads (as JDWP does when a debugger goes away): the program ran on from where it was stopped.' : ''}\n`,
+        'console',
+      );
+    } catch (e) {
+      this.end(toDevlaneError(e).message);
+    } finally {
+      this.reattaching = undefined;
+      done();
+    }
+  }
+
+  private async reconnect(forward: ForwardState, where: string): Promise<JdwpClient> {
+    let last: DevlaneError | undefined;
+    for (const [i, delay] of reattachDelaysMs.entries()) {
+      await new Promise<void>((resolve) => setTimeout(resolve, delay));
+      if (this.ending) throw new DevlaneError('cancelled', 'The debug session ended.');
+      const presence = await podPresence(forward.kc, forward.target, forward.uid);
+      if (presence.state === 'gone') {
+        throw new DevlaneError('not-found', `The port-forward to ${where} dropped and the pod ${presence.why}: the debug session ended. Start it again against a running pod.`);
+      }
+      if (presence.state === 'present') forward.uid ??= presence.uid;
+      try {
+        return await JdwpClient.connect({
+          host: `${forward.target.namespace}/${forward.target.pod}`,
+          port: forward.target.port,
+          handshakeTimeoutMs: reattachAttemptMs,
+          setupTimeoutMs: reattachAttemptMs,
+          log: this.log,
+          open: () => openPodStream(forward.target, forward.kc),
+        });
+      } catch (e) {
+        // "Another debugger attached" included: the JVM may not have noticed yet that our old connection is gone.
+        last = toDevlaneError(e);
+        this.log.warn(`re-attach to ${where}, attempt ${i + 1} of ${reattachDelaysMs.length}: ${last.message}`);
+      }
+    }
+    throw new DevlaneError(last?.reason ?? 'jdwp-protocol', `The port-forward to ${where} dropped and could not be re-established in ${reattachDelaysMs.length} attempts (${last?.message ?? 'no answer'}): the debug session ended. The JVM keeps running; attach again once the cluster answers.`);
+  }
+
+  /** Everything tied to one JDWP connection: IDs, requests, stops. Breakpoints themselves stay. */
+  private forgetVmState(): void {
+    this.classes.clear();
+    this.bpByRequest.clear();
+    this.exceptionRequests = [];
+    this.stepRequests.clear();
+    this.threadIds.clear();
+    this.threadsById.clear();
+    this.stoppedThreads.clear();
+    this.exceptions.clear();
+    this.pinned.clear();
+    this.frames = new Handles();
+    this.vars = new Handles();
+    this.held = 0;
+    this.generation++;
+    for (const fb of this.files.values()) {
+      fb.prepareRequests.length = 0;
+      for (const b of fb.breakpoints) b.requests.length = 0;
+    }
+  }
+
+  /** After a re-attach: the same breakpoints and exception filters, on the new connection. */
+  private async reinstall(): Promise<void> {
+    for (const fb of this.files.values()) {
+      const before = new Map(fb.breakpoints.map((b) => [b.id, b.verified]));
+      await this.installFile(fb);
+      for (const b of fb.breakpoints) if (before.get(b.id) !== b.verified) this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(b)));
+    }
+    if (this.exceptionFilters.length) await this.applyExceptionFilters(this.exceptionFilters);
   }
 
   private end(message: string): void {
@@ -513,6 +685,8 @@ export class JavaDebugSession extends DebugSession {
 
   private fail(e: unknown): void {
     const err = toDevlaneError(e, 'jdwp-protocol');
+    // A command of a connection that dropped: the re-attach (or the end) speaks for it.
+    if (!this.client && this.forward) return this.log.debug(`after the forward dropped: ${err.message}`);
     this.log.error(`debug session: ${err.message}`);
     if (this.client?.connection.closed) this.end(err.message);
     else this.output(`Devlane debugger: ${err.message}\n`, 'stderr');
@@ -1168,15 +1342,15 @@ export class JavaDebugSession extends DebugSession {
     if (!vm.capabilities.canRedefineClasses) throw new DevlaneError('invalid-input', 'This JVM cannot redefine classes: restart it to run the rebuilt code.');
     const since = this.attachedAt;
     let candidates = [...(args.classes ?? [])];
-    if (args.outputDir) {
+    for (const outputDir of [...(args.outputDir ? [args.outputDir] : []), ...(args.outputDirs ?? [])]) {
       const walk = async (dir: string): Promise<string[]> => {
         const entries = await fs.promises.readdir(dir, { withFileTypes: true });
         const nested = await Promise.all(entries.filter((d) => d.isDirectory()).map((d) => walk(path.join(dir, d.name))));
         return entries.filter((d) => d.isFile()).map((d) => path.join(dir, d.name)).concat(...nested);
       };
-      for (const file of await walk(args.outputDir)) {
+      for (const file of await walk(outputDir)) {
         if (!file.endsWith('.class') || (await fs.promises.stat(file)).mtimeMs <= since) continue;
-        candidates.push({ name: path.relative(args.outputDir, file).replace(/\.class$/, '').split(path.sep).join('.'), file });
+        candidates.push({ name: path.relative(outputDir, file).replace(/\.class$/, '').split(path.sep).join('.'), file });
       }
     }
     candidates = candidates.filter((c, i) => candidates.findIndex((d) => d.name === c.name) === i);
@@ -1282,6 +1456,7 @@ export class JavaDebugSession extends DebugSession {
   // ---- helpers ----
 
   private vm(): JdwpClient {
+    if (this.reattaching && !this.client) throw new DevlaneError('jdwp-protocol', 'The port-forward to the JVM dropped and is being re-opened: try again in a moment.');
     if (!this.client || this.client.connection.closed) throw new DevlaneError('jdwp-protocol', 'Not attached to a JVM.');
     return this.client;
   }
@@ -1289,7 +1464,8 @@ export class JavaDebugSession extends DebugSession {
   private threadId(thread: ObjectId): number {
     let id = this.threadIds.get(thread);
     if (id === undefined) {
-      id = this.threadIds.size + 1;
+      // Never reused, also across a re-attach (whose thread objects have new IDs).
+      id = this.nextThreadId++;
       this.threadIds.set(thread, id);
       this.threadsById.set(id, thread);
     }

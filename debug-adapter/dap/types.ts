@@ -76,6 +76,8 @@ export const defaultStepFilters: readonly string[] = ['java.*', 'javax.*', 'jdk.
 export interface RedefineArguments {
   /** A class output folder: classes changed since attach (or the last replace) are redefined. */
   readonly outputDir?: string;
+  /** Several class output folders (a multi-module build), handled as one replace. */
+  readonly outputDirs?: readonly string[];
   /** Or explicit classes: binary name (demo.Main$Inner) and .class file. */
   readonly classes?: readonly { readonly name: string; readonly file: string }[];
 }

@@ -211,6 +211,11 @@ export class JdwpConnection implements Disposable {
     this.events.dispose();
   }
 
+  /** Ends the connection as if it had failed with `reason` (a keep-alive that got no answer: the forward stalled). */
+  abort(reason: DevlaneError): void {
+    this.close(reason);
+  }
+
   dispose(): void {
     this.close(undefined);
   }

@@ -23,6 +23,8 @@ export interface LaunchRequest {
   readonly artifact?: string | false;
   /** Overrides the saved clone options' JDWP port. */
   readonly jdwpPort?: number;
+  /** Overrides the saved clone options' app container (the one whose JVM is debugged). */
+  readonly container?: string;
   /** How long the JVM may take to listen for a debugger once started. */
   readonly listenTimeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -65,9 +67,10 @@ export function parseCloneSource(value: unknown): LaunchRequest['source'] {
  * and "terminate" can restart the app), JDWP on, and no liveness probe (a JVM paused at a
  * breakpoint would fail it and be killed).
  */
-export function launchOptions(saved: CloneOptions, jdwpPort?: number): CloneOptions {
+export function launchOptions(saved: CloneOptions, jdwpPort?: number, container?: string): CloneOptions {
   return resolveOptions({
     ...saved,
+    ...(container ? { container } : {}),
     startCommand: 'keep-alive',
     removeProbes: { ...saved.removeProbes, liveness: true },
     jvm: { ...saved.jvm, jdwp: { ...saved.jvm.jdwp, enabled: true, ...(jdwpPort ? { port: jdwpPort } : {}) } },
@@ -135,7 +138,7 @@ export async function prepareLaunch(env: CloneEnv, deployer: Deployer, req: Laun
   const { source } = req;
   const key = { namespace: source.namespace, kind: source.kind, name: source.name };
   const saved = await readCloneOptionsFile(path.join(req.workspace, 'devlane.yaml'), key, cloneDefaults);
-  const options = launchOptions(saved, req.jdwpPort);
+  const options = launchOptions(saved, req.jdwpPort, req.container);
   // Found before anything changes in the cluster, so a missing build fails fast and cheaply.
   const configured = req.artifact === false ? undefined : (req.artifact ?? options.deploy.artifact);
   const artifact = req.artifact === false ? undefined : findArtifact(req.workspace, configured);

@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import * as vscode from 'vscode';
 import type { DevlaneContext } from '../context';
 import { debugType } from '../ids';
 import { Emitter } from '../core/events';
 import { DevlaneError, toDevlaneError } from '../core/errors';
-import { readSavedClones } from '../core/clones/config';
+import { readCloneOptionsFile, readSavedClones, saveCloneOptionsFile } from '../core/clones/config';
+import { loadKubeconfig, type LoadedKubeconfig } from '../core/kube/kubeconfig';
+import { resolveOptions } from '../core/clones/spec/options';
 import { Deployer } from '../core/clones/deploy/deploy';
 import { restartApp, type CloneEnv } from '../core/clones/lifecycle';
 import { ServerClock } from '../core/clones/serverClock';
@@ -17,6 +19,8 @@ import { resolveAttachConfiguration, resolveLaunchConfiguration, type DevlaneDeb
 import { launchTargetEnv, type LaunchTarget } from '../../debug-adapter/dap/types';
 import { discoverJdwpPort, jdwpPortOf } from '../../debug-adapter/kube/jdwpPort';
 import { parseCloneSource, prepareLaunch, type LaunchTarget as PreparedLaunch } from './launch';
+import { classOutputDirs, hotReplaceSummary } from './hotReplace';
+import { containerChoices, contextChoices, launchConfigurationFor, namespaceChoices, needsContextPick, workloadChoices, type WorkloadChoice } from './targetPicks';
 
 /**
  * F5 for `devlane` configurations. The adapter runs as its own Node process (dist/debug-adapter.js)
@@ -62,18 +66,35 @@ export function registerDebug(ctx: DevlaneContext): void {
 
   // Each running debug session is a Devlane session too: listed with the others, ended on deactivate.
   const live = new Map<string, DebugAttachment>();
+  const running = new Map<string, vscode.DebugSession>();
   ctx.own(
     vscode.debug.onDidStartDebugSession((s) => {
       if (s.type !== debugType) return;
       const a = ctx.sessions.add(new DebugAttachment(s, launcher.targetOf(s.id)));
       live.set(s.id, a);
+      running.set(s.id, s);
     }),
   );
+  ctx.registerCommand('devlane.debug.hotReplace', async () => {
+    // The active session when it is Devlane's, else the one started last.
+    const active = vscode.debug.activeDebugSession;
+    const session = active?.type === debugType ? active : [...running.values()].pop();
+    if (!session) throw new DevlaneError('invalid-input', 'No Devlane debug session is running. Start one (F5), build, then run Hot Replace Classes to send the changed classes to its JVM.');
+    const workspace = session.workspaceFolder?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const dirs = classOutputDirs(workspace, launcher.targetOf(session.id)?.artifact);
+    if (dirs.length === 0) throw new DevlaneError('artifact-missing', `No class output folder found in ${workspace ?? 'the workspace'} (target/classes, build/classes/java/main, out/production, bin). Build the project first.`);
+    const r = (await session.customRequest('redefineClasses', { outputDirs: dirs })) as { redefined: string[] };
+    const summary = hotReplaceSummary(r.redefined);
+    ctx.log.info(r.redefined.length ? `hot-replaced ${r.redefined.join(', ')} in ${session.name} (command)` : `hot replace in ${session.name}: ${summary} in ${dirs.join(', ')}`);
+    void vscode.window.setStatusBarMessage(`$(flame) ${summary}`, 5_000);
+    if (r.redefined.length === 0) void vscode.window.showInformationMessage(`Nothing to hot-replace: ${summary}. Build first; only classes the JVM has loaded are replaced.`);
+  });
   ctx.own(launcher);
   ctx.own(
     vscode.debug.onDidTerminateDebugSession((s) => {
       const target = launcher.forget(s.id);
       if (target && restartOnExit.delete(s.id)) void launcher.restart(target);
+      running.delete(s.id);
       const a = live.get(s.id);
       if (!a) return;
       live.delete(s.id);
@@ -146,7 +167,7 @@ class Launcher implements vscode.Disposable {
       const source = parseCloneSource(c.clone);
       const workspace = session.workspaceFolder?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
       if (!workspace) throw new DevlaneError('artifact-missing', 'Open the project folder first: a launch deploys its build output.');
-      const loaded = await this.ctx.kube.require();
+      const loaded = await kubeFor(this.ctx, typeof c.context === 'string' ? c.context : undefined);
       const env = cloneEnv(this.ctx, loaded.kc);
       if (this.deployer?.kc !== loaded.kc) this.deployer = { kc: loaded.kc, deployer: new Deployer(env) };
       const deployer = this.deployer.deployer;
@@ -161,6 +182,7 @@ class Launcher implements vscode.Disposable {
               workspace,
               ...(c.artifact !== undefined ? { artifact: c.artifact as string | false } : {}),
               ...(typeof c.jdwpPort === 'number' ? { jdwpPort: c.jdwpPort } : {}),
+              ...(typeof c.container === 'string' && c.container ? { container: c.container } : {}),
               signal: ac.signal,
               onProgress: (message) => {
                 this.ctx.log.info(`launch ${session.name}: ${message}`);
@@ -244,9 +266,13 @@ class DevlaneConfigurationProvider implements vscode.DebugConfigurationProvider 
     try {
       if (c.request === 'launch') {
         if (c.clone === undefined) {
-          const picked = await pickSavedWorkload(folder);
+          const picked = await pickLaunchTarget(this.ctx, folder, c);
           if (!picked) return undefined;
-          c.clone = picked;
+          c.clone = { namespace: picked.namespace, kind: picked.kind, name: picked.name };
+          if (picked.container) c.container = picked.container;
+          if (picked.context) c.context = picked.context;
+          // Not awaited: the session starts now; the offer stays until answered or dismissed.
+          if (picked.fromCluster) void offerToSave(this.ctx, folder, picked, typeof c.preLaunchTask === 'string' ? c.preLaunchTask : undefined);
         }
         const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
         return resolveLaunchConfiguration(c, folders) as vscode.DebugConfiguration;
@@ -271,8 +297,57 @@ class DevlaneConfigurationProvider implements vscode.DebugConfigurationProvider 
   }
 }
 
-/** The workload of a launch without "clone": one of those saved in devlane.yaml, picked. */
-async function pickSavedWorkload(folder: vscode.WorkspaceFolder | undefined): Promise<{ namespace: string; kind: string; name: string } | undefined> {
+/** The cluster connection for a configuration's context: Devlane's own unless it names another. */
+async function kubeFor(ctx: DevlaneContext, context: string | undefined): Promise<LoadedKubeconfig> {
+  const loaded = await ctx.kube.require();
+  if (!context || context === loaded.context) return loaded;
+  return loadKubeconfig({ ...(ctx.config.get('devlane.kubeconfig') ? { path: ctx.config.get('devlane.kubeconfig') } : {}), context });
+}
+
+/** Asks for the context when the configuration names none, Devlane's settings neither, and there are several. */
+async function pickContext(ctx: DevlaneContext, configured: string | undefined): Promise<{ context?: string } | undefined> {
+  const loaded = await ctx.kube.require();
+  const contexts = loaded.kc.getContexts().map((x) => x.name);
+  if (!needsContextPick(contexts, configured, ctx.config.get('devlane.context'))) return configured ? { context: configured } : {};
+  const picked = await vscode.window.showQuickPick(contextChoices(contexts, loaded.context), { title: 'Debug: which cluster?', placeHolder: 'Kubernetes context' });
+  return picked === undefined ? undefined : { context: picked };
+}
+
+async function pickNamespace(kc: KubeConfig, current: string, title: string): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = (await kc.makeApiClient(CoreV1Api).listNamespace()).items.map((n) => n.metadata?.name ?? '').filter(Boolean);
+  } catch {
+    // Listing namespaces is often forbidden to developers; they still know theirs.
+    return vscode.window.showInputBox({ title, prompt: 'Namespace', value: current, validateInput: (v) => (v.trim() ? undefined : 'A namespace name') });
+  }
+  return vscode.window.showQuickPick(namespaceChoices(names, current), { title, placeHolder: 'Namespace' });
+}
+
+/** Picks one container when the spec has several and the configuration names none of them. */
+async function pickContainer(spec: V1Pod['spec'], configured: string | undefined, title: string): Promise<{ container?: string } | undefined> {
+  const choices = spec ? containerChoices(spec, configured) : [];
+  if (choices.length === 0) return configured ? { container: configured } : {};
+  const picked = await vscode.window.showQuickPick(choices, { title, placeHolder: 'Container whose JVM to debug' });
+  return picked === undefined ? undefined : { container: picked };
+}
+
+interface PickedLaunch {
+  readonly namespace: string;
+  readonly kind: WorkloadChoice['kind'];
+  readonly name: string;
+  readonly container?: string;
+  readonly context?: string;
+  /** Picked from the cluster (not from devlane.yaml): worth offering to save. */
+  readonly fromCluster: boolean;
+}
+
+/**
+ * The workload of a launch without "clone": one saved in devlane.yaml, or one picked from the
+ * cluster — context (when several and none chosen) → namespace → workload → container.
+ */
+async function pickLaunchTarget(ctx: DevlaneContext, folder: vscode.WorkspaceFolder | undefined, c: DevlaneDebugConfiguration): Promise<PickedLaunch | undefined> {
+  const title = 'Debug in your clone of…';
   const root = folder?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   let saved: { namespace: string; kind: string; name: string }[] = [];
   if (root) {
@@ -282,30 +357,80 @@ async function pickSavedWorkload(folder: vscode.WorkspaceFolder | undefined): Pr
       saved = [];
     }
   }
-  if (saved.length === 0) {
-    throw new DevlaneError('invalid-input', 'The launch configuration needs "clone": the workload to debug, e.g. {"namespace": "shop", "kind": "Deployment", "name": "orders"}, or a workload saved under "clones" in devlane.yaml.');
+  if (saved.length > 0) {
+    const other = { label: '$(search) Another workload in the cluster…', w: undefined };
+    const picked = await vscode.window.showQuickPick([...saved.map((w) => ({ label: `${w.namespace}/${w.name}`, description: w.kind, w })), other], { title, placeHolder: 'Workload from devlane.yaml' });
+    if (!picked) return undefined;
+    if (picked.w) {
+      const source = parseCloneSource({ namespace: picked.w.namespace, kind: picked.w.kind, name: picked.w.name });
+      return { ...source, ...(typeof c.context === 'string' ? { context: c.context } : {}), fromCluster: false };
+    }
   }
-  const picked = await vscode.window.showQuickPick(
-    saved.map((w) => ({ label: `${w.namespace}/${w.name}`, description: w.kind, w })),
-    { title: 'Debug in your clone of…', placeHolder: 'Workload from devlane.yaml' },
-  );
-  return picked && { namespace: picked.w.namespace, kind: picked.w.kind, name: picked.w.name };
+  const context = await pickContext(ctx, typeof c.context === 'string' ? c.context : undefined);
+  if (!context) return undefined;
+  const loaded = await kubeFor(ctx, context.context);
+  const namespace = await pickNamespace(loaded.kc, loaded.namespace, title);
+  if (!namespace) return undefined;
+  const apps = loaded.kc.makeApiClient(AppsV1Api);
+  const [deployments, statefulSets, replicaSets, pods] = await Promise.all([
+    apps.listNamespacedDeployment({ namespace }),
+    apps.listNamespacedStatefulSet({ namespace }),
+    apps.listNamespacedReplicaSet({ namespace }),
+    loaded.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace }),
+  ]);
+  const choices = workloadChoices(namespace, { deployments: deployments.items, statefulSets: statefulSets.items, replicaSets: replicaSets.items, pods: pods.items });
+  if (choices.length === 0) throw new DevlaneError('no-pods', `Nothing to debug in namespace ${namespace}: no Deployment, StatefulSet, ReplicaSet or running pod. Pick another namespace, or deploy the app first.`);
+  const items: (vscode.QuickPickItem & { w?: WorkloadChoice })[] = [];
+  for (const w of choices) {
+    if (items.length === 0 || items[items.length - 1]?.w?.kind !== w.kind) items.push({ label: w.kind === 'Pod' ? 'Pods' : `${w.kind}s`, kind: vscode.QuickPickItemKind.Separator });
+    items.push({ label: w.name, description: w.kind, detail: w.detail, w });
+  }
+  const picked = await vscode.window.showQuickPick(items, { title: `${title} (${namespace})`, placeHolder: 'Workload', matchOnDetail: true });
+  if (!picked?.w) return undefined;
+  const container = await pickContainer(picked.w.spec, typeof c.container === 'string' ? c.container : undefined, `${title} ${picked.w.name}`);
+  if (!container) return undefined;
+  return { namespace, kind: picked.w.kind, name: picked.w.name, ...container, ...context, fromCluster: true };
 }
 
-type KubernetesTarget = { kubeconfig?: string; context?: string; namespace?: string; pod?: string };
+/** After a pick from the cluster: keep the answer in launch.json or devlane.yaml so the next F5 asks nothing. */
+async function offerToSave(ctx: DevlaneContext, folder: vscode.WorkspaceFolder | undefined, picked: PickedLaunch, preLaunchTask: string | undefined): Promise<void> {
+  const inLaunch = 'Save in launch.json';
+  const inYaml = 'Save in devlane.yaml';
+  const root = folder ?? vscode.workspace.workspaceFolders?.[0];
+  if (!root) return;
+  const answer = await vscode.window.showInformationMessage(`Keep ${picked.kind} ${picked.namespace}/${picked.name} as the workload to debug?`, inLaunch, inYaml);
+  try {
+    if (answer === inLaunch) {
+      const launch = vscode.workspace.getConfiguration('launch', root.uri);
+      const existing = launch.get<unknown[]>('configurations') ?? [];
+      await launch.update('configurations', [...existing, launchConfigurationFor(picked, preLaunchTask)], vscode.ConfigurationTarget.WorkspaceFolder);
+      ctx.log.info(`saved a launch configuration for ${picked.kind} ${picked.namespace}/${picked.name} in launch.json`);
+    } else if (answer === inYaml) {
+      const file = path.join(root.uri.fsPath, 'devlane.yaml');
+      const key = { namespace: picked.namespace, kind: picked.kind, name: picked.name };
+      const options = await readCloneOptionsFile(file, key);
+      await saveCloneOptionsFile(file, key, picked.container ? resolveOptions({ ...options, container: picked.container }) : options);
+      ctx.log.info(`saved ${picked.kind} ${picked.namespace}/${picked.name} under "clones" in ${file}`);
+    }
+  } catch (e) {
+    void ctx.showError(e);
+  }
+}
+
+type KubernetesTarget = { kubeconfig?: string; context?: string; namespace?: string; pod?: string; container?: string };
 
 /** Fills the pod target of an attach: context and kubeconfig from Devlane's connection, the rest picked. */
 async function pickPodTarget(ctx: DevlaneContext, c: DevlaneDebugConfiguration): Promise<boolean> {
   const k = { ...((c.kubernetes ?? {}) as KubernetesTarget) };
-  const loaded = await ctx.kube.require();
+  const context = await pickContext(ctx, k.context);
+  if (!context) return false;
+  const loaded = await kubeFor(ctx, context.context);
   k.context ??= loaded.context;
   // The adapter process reads one file; several (KUBECONFIG=a:b) reach it through its inherited environment.
   if (!k.kubeconfig && loaded.files.length === 1) k.kubeconfig = loaded.files[0];
   const core = loaded.kc.makeApiClient(CoreV1Api);
   if (!k.namespace) {
-    const names = (await core.listNamespace()).items.map((n) => n.metadata?.name ?? '').filter(Boolean);
-    const ordered = [loaded.namespace, ...names.filter((n) => n !== loaded.namespace)];
-    const picked = await vscode.window.showQuickPick(ordered, { title: 'Attach to a JVM in a pod', placeHolder: 'Namespace' });
+    const picked = await pickNamespace(loaded.kc, loaded.namespace, 'Attach to a JVM in a pod');
     if (!picked) return false;
     k.namespace = picked;
   }
@@ -323,7 +448,11 @@ async function pickPodTarget(ctx: DevlaneContext, c: DevlaneDebugConfiguration):
   }
   if (c.port === undefined || c.port === '') {
     pod ??= await core.readNamespacedPod({ name: k.pod, namespace: k.namespace });
-    const found = await discoverJdwpPort(loaded.kc, pod);
+    // Which container's JVM: asked only when there are several; the port is then looked up there.
+    const container = await pickContainer(pod.spec, k.container, `Attach to a JVM in ${k.pod}`);
+    if (!container) return false;
+    if (container.container) k.container = container.container;
+    const found = await discoverJdwpPort(loaded.kc, pod, k.container);
     if (found) c.port = found;
   }
   c.kubernetes = k;

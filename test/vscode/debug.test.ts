@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
@@ -78,7 +79,11 @@ describe('VS Code: F5 with a launch configuration debugs the app in a clone', ()
     });
     const launch = {
       version: '0.2.0',
-      configurations: [{ type: 'devlane', request: 'launch', name: 'Debug orders in my clone', clone: { namespace, kind: 'Deployment', name: 'orders' }, preLaunchTask: 'build orders' }],
+      configurations: [
+        { type: 'devlane', request: 'launch', name: 'Debug orders in my clone', clone: { namespace, kind: 'Deployment', name: 'orders' }, preLaunchTask: 'build orders' },
+        // No workload: F5 asks for it (namespace → workload → container) and offers to keep the answer.
+        { type: 'devlane', request: 'launch', name: 'Debug a picked workload', preLaunchTask: 'build orders' },
+      ],
     };
     // The build VS Code runs before each launch: javac with debug info, no network needed.
     const tasks = {
@@ -227,6 +232,15 @@ describe('VS Code: F5 with a launch configuration debugs the app in a clone', ()
     assert.ok(hot.body.includes('inventory unreachable (hot)'), hot.body);
     await v.screenshot('debug-7-hot-replaced');
 
+    // "Devlane: Hot Replace Classes" by hand: a change compiled outside VS Code's tasks goes in on command.
+    fs.writeFileSync(javaFile, source.replace('"{\\"error\\":\\"inventory unreachable\\"', '"{\\"error\\":\\"inventory unreachable (hot 2)\\"'));
+    const javac = spawnSync('javac', ['-g', '--release', '17', '-d', 'target/classes', javaRel], { cwd: v.workspace, encoding: 'utf8' });
+    assert.equal(javac.status, 0, javac.stderr);
+    await v.runCommand('Devlane: Hot Replace Classes');
+    await waitFor('the command to hot-replace the class', () => v.devlaneLog().includes(`hot-replaced ${mainClass} in Debug orders in my clone (command)`), { timeoutMs: 60_000, intervalMs: 300 });
+    const hot2 = await get(fwd.port, '/order?item=fig');
+    assert.ok(hot2.body.includes('inventory unreachable (hot 2)'), hot2.body);
+
     // Disconnect (Alt on the toolbar's Stop) leaves the app running: no restart.
     const runAttached = await runOf();
     // The toolbar shows the alternative only while the pointer is over the button.
@@ -241,6 +255,32 @@ describe('VS Code: F5 with a launch configuration debugs the app in a clone', ()
     assert.equal((await get(fwd.port, '/healthz')).status, 200);
     assert.equal(await runOf(), runAttached, 'Disconnect must not restart the app');
     assert.doesNotMatch(v.devlaneLog().split('reused clone')[1] ?? '', /restarted the app/);
+
+    // A launch configuration without a workload: picked from the cluster, then kept in launch.json.
+    await v.runCommand('Debug: Select and Start Debugging');
+    const pick = (text: string) => page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first().click({ timeout: 60_000 });
+    await pick('Debug a picked workload');
+    await pick('Another workload in the cluster');
+    await page.locator('.quick-input-widget input.input').fill(ns!.name);
+    await pick(ns!.name);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'orders' }).filter({ hasText: 'Deployment' }).first().waitFor({ timeout: 60_000 });
+    await v.screenshot('debug-8-workload-pick');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'orders' }).filter({ hasText: 'Deployment' }).first().click();
+    const keep = page.locator('.notification-toast', { hasText: `Keep Deployment ${ns!.name}/orders` }).first();
+    await keep.waitFor({ timeout: 60_000 });
+    await keep.getByRole('button', { name: 'Save in launch.json' }).click();
+    await waitFor('the picked launch to reuse the clone', () => v.devlaneLog().split(`reused clone ${ns!.name}/${clone}`).length > 2, { timeoutMs: 180_000, intervalMs: 500 });
+    await stack.locator('.monaco-list-row', { hasText: /Running|Paused/i }).first().waitFor({ timeout: 120_000 });
+    const saved = await waitFor('launch.json to keep the picked workload', () => {
+      const text = fs.readFileSync(path.join(v.workspace, '.vscode/launch.json'), 'utf8');
+      const configs = (JSON.parse(text) as { configurations: { name: string; clone?: unknown }[] }).configurations;
+      return configs.find((x) => x.name === 'Devlane: Debug orders in my clone');
+    }, { timeoutMs: 30_000, intervalMs: 300 });
+    assert.deepEqual(saved.clone, { namespace: ns!.name, kind: 'Deployment', name: 'orders' });
+    await v.screenshot('debug-9-picked-and-saved');
+    await v.runCommand('Debug: Disconnect');
+    await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30_000 });
+    assert.equal((await clonePods()).length, 1);
     assert.deepEqual(await v.errorNotifications(), []);
   }
 });

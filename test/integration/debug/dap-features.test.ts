@@ -62,6 +62,9 @@ test('DAP: hot code replace redefines a rebuilt class; the next call runs the ne
   assert.equal(javac.status, 0, javac.stderr);
   const r = await dc.customRequest('redefineClasses', { outputDir: rebuilt });
   assert.deepEqual(r.body.redefined, ['demo.Later']);
+  // Nothing changed since that replace: the next one, over several folders, sends nothing.
+  const again = await dc.customRequest('redefineClasses', { outputDirs: [rebuilt, fx.classesDir] });
+  assert.deepEqual(again.body.redefined, []);
 
   await dc.setBreakpointsRequest({ source: { path: laterJava }, breakpoints: [] });
   const terminated = dc.waitForEvent('terminated');

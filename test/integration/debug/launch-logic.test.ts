@@ -6,6 +6,7 @@ import { resolveOptions } from '../../../extension/core/clones/spec/options';
 import { clonesOf, launchOptions, listeningPorts, parseCloneSource, unusableForLaunch } from '../../../extension/debug/launch';
 import { resolveLaunchConfiguration } from '../../../debug-adapter/dap/config';
 import { launchTargetEnv, launchTargetFrom } from '../../../debug-adapter/dap/types';
+import { classOutputDirs, hotReplaceSummary } from '../../../extension/debug/hotReplace';
 
 /** The pure parts of the launch flow (no cluster): configuration, options, clone choice, /proc parsing. */
 
@@ -30,6 +31,8 @@ test('launch options: the saved ones, plus keep-alive, JDWP on and no liveness p
   assert.deepEqual(o.jvm.jdwp, { enabled: true, port: 8000, suspend: false });
   assert.deepEqual(o.env, { A: '1' });
   assert.equal(launchOptions(saved, 5006).jvm.jdwp.port, 5006);
+  assert.equal(launchOptions(saved, undefined, 'app').container, 'app');
+  assert.equal(launchOptions(saved).container, saved.container);
 });
 
 function info(name: string, over: Partial<CloneInfo> = {}): CloneInfo {
@@ -70,9 +73,22 @@ test('a launch configuration keeps its clone, gets source roots and step filters
   assert.equal(c.clone, 'shop/orders');
   assert.throws(() => resolveLaunchConfiguration({ type: 'devlane', request: 'launch', name: 'l' }, []), invalid);
   assert.throws(() => resolveLaunchConfiguration({ type: 'devlane', request: 'launch', name: 'l', clone: 'a/b', jdwpPort: 70000 }, []), invalid);
+  assert.throws(() => resolveLaunchConfiguration({ type: 'devlane', request: 'launch', name: 'l', clone: 'a/b', container: 3 }, []), invalid);
+  assert.throws(() => resolveLaunchConfiguration({ type: 'devlane', request: 'launch', name: 'l', clone: 'a/b', context: '' }, []), invalid);
+  assert.equal(resolveLaunchConfiguration({ type: 'devlane', request: 'launch', name: 'l', clone: 'a/b', container: 'app', context: 'kind' }, []).container, 'app');
 
   assert.deepEqual(launchTargetFrom({ [launchTargetEnv]: JSON.stringify({ namespace: 'shop', pod: 'p', port: 5005, context: 'c' }) }), { namespace: 'shop', pod: 'p', port: 5005, context: 'c' });
   assert.equal(launchTargetFrom({}), undefined);
   assert.equal(launchTargetFrom({ [launchTargetEnv]: '{"namespace":"shop"}' }), undefined);
   assert.equal(launchTargetFrom({ [launchTargetEnv]: 'not json' }), undefined);
+});
+
+test('hot replace looks in the launch\'s deployed classes folder, else the build tools\' output folders', () => {
+  const dirs = new Set(['/ws/target/classes', '/ws/build/classes/java/main', '/deployed']);
+  const isDir = (p: string) => dirs.has(p);
+  assert.deepEqual(classOutputDirs('/ws', '/deployed', isDir), ['/deployed']);
+  assert.deepEqual(classOutputDirs('/ws', '/ws/target/app.jar', isDir), ['/ws/target/classes', '/ws/build/classes/java/main']);
+  assert.deepEqual(classOutputDirs(undefined, undefined, isDir), []);
+  assert.equal(hotReplaceSummary([]), 'no loaded class changed since the last replace');
+  assert.equal(hotReplaceSummary(['a.A', 'a.B', 'a.C', 'a.D', 'a.E']), 'hot-replaced a.A, a.B, a.C and 2 more');
 });
