@@ -3,6 +3,12 @@
  * many TCP streams as binary messages `[op u8][stream u32 BE][payload]`. Flow control is per stream:
  * a sender keeps at most WINDOW unacknowledged bytes in flight and the receiver returns CREDIT once
  * its socket has taken the bytes, so neither side buffers without bound.
+ *
+ * Either side opens streams: the data plane with OPEN (the agent dials a cluster address), the agent
+ * with INBOUND (a connection arrived on a listener the data plane asked for with LISTEN). The opener
+ * picks the stream id: the data plane from the low half of the id space, the agent from the high
+ * half (AGENT_STREAM_BIT), so ids never collide. An INBOUND names only the listener: the data plane
+ * alone decides which local address it reaches, so an agent cannot make the laptop dial anything else.
  */
 
 export const Op = {
@@ -18,12 +24,22 @@ export const Op = {
   Close: 6,
   /** payload: u32 BE bytes consumed */
   Credit: 7,
+  /** data plane → agent, stream = listener id; payload: JSON {host, port} to listen on in the pod */
+  Listen: 8,
+  /** agent → data plane, stream = listener id; payload: JSON {port} actually bound */
+  Listening: 9,
+  /** stream = listener id; payload: UTF-8 reason. Data plane → agent: stop listening. Agent → data plane: the listen failed or the listener died. */
+  Unlisten: 10,
+  /** agent → data plane: a connection arrived; payload: JSON {listener, from} — answered with OPENED or FAILED */
+  Inbound: 11,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
 export const WINDOW = 1024 * 1024;
 /** Largest DATA payload a sender puts in one message (the agent's maxPayload allows a little more). */
 export const MAX_CHUNK = 64 * 1024;
+/** Set in the ids of streams the agent opens (inbound connections). */
+export const AGENT_STREAM_BIT = 0x80000000;
 
 export interface Frame {
   readonly op: Op;
@@ -42,7 +58,7 @@ export function encodeFrame(op: Op, stream: number, payload: Uint8Array = Buffer
 export function decodeFrame(msg: Uint8Array): Frame | undefined {
   if (msg.length < 5) return undefined;
   const op = msg[0]!;
-  if (op < Op.Open || op > Op.Credit) return undefined;
+  if (op < Op.Open || op > Op.Inbound) return undefined;
   const b = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
   const stream = b.readUInt32BE(1);
   const payload = b.subarray(5);
@@ -65,4 +81,33 @@ export function parseOpen(payload: Buffer): { host: string; port: number } | und
   } catch {
     return undefined;
   }
+}
+
+function json(payload: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(payload.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isPort = (v: unknown, min = 1): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= 65535;
+
+/** LISTEN: port 0 asks the agent for any free port. */
+export function parseListen(payload: Buffer): { host: string; port: number } | undefined {
+  const v = json(payload);
+  if (!v || typeof v.host !== 'string' || !v.host || v.host.length > 255 || !isPort(v.port, 0)) return undefined;
+  return { host: v.host, port: v.port };
+}
+
+export function parseListening(payload: Buffer): { port: number } | undefined {
+  const v = json(payload);
+  return v && isPort(v.port) ? { port: v.port } : undefined;
+}
+
+export function parseInbound(payload: Buffer): { listener: number; from: string } | undefined {
+  const v = json(payload);
+  if (!v || typeof v.listener !== 'number' || !Number.isInteger(v.listener) || v.listener < 0 || v.listener > 0xffffffff) return undefined;
+  return { listener: v.listener, from: typeof v.from === 'string' ? v.from.slice(0, 100) : '' };
 }

@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AgentParams, StartTunnelParams, TunnelInfo, TunnelStateEvent, TunnelTotals } from '../../../dataplane/ipc/protocol';
+import type { AgentParams, ForwardInfo, ForwardRequest, StartTunnelParams, TunnelInfo, TunnelStateEvent, TunnelTotals } from '../../../dataplane/ipc/protocol';
 import { parseSshConfig, resolveChain, type SshHop } from '../../../dataplane/ssh/sshConfig';
-import type { ReverseForward } from '../../../dataplane/ssh/transport';
 import type { ConnectionStats } from '../../../dataplane/proxy/connections';
 import { DevlaneError } from '../errors';
 import { Emitter, type Disposable } from '../events';
@@ -65,8 +64,11 @@ export class TunnelSession implements Session {
   totals: TunnelTotals = { opened: 0, live: 0, bytesUp: 0, bytesDown: 0 };
   socksPort = 0;
   httpPort: number | undefined;
-  forwards: ReverseForward[] = [];
+  /** Reverse forwards (bastion) and agent listeners, with where the cluster reaches them. */
+  forwards: ForwardInfo[] = [];
   target = '';
+  /** Which transport carries the tunnel (an older data plane does not say: SSH). */
+  transport: 'ssh' | 'agent' = 'ssh';
 
   constructor(
     readonly id: string,
@@ -106,10 +108,12 @@ export class TunnelSession implements Session {
     this.forwards = [...info.forwards];
     this.totals = info.totals;
     this.target = info.target;
+    this.transport = info.transport ?? 'ssh';
     this.update(info.state);
   }
 
-  async addReverseForward(f: ReverseForward): Promise<ReverseForward> {
+  /** A listener on the bastion or in the agent pod reaching `localHost:localPort`; `service` (agent only) puts a Kubernetes Service in front of it. */
+  async addReverseForward(f: ForwardRequest): Promise<ForwardInfo> {
     const added = await this.client.request('tunnel.addReverseForward', { id: this.id, ...f });
     this.forwards.push(added);
     this.statusEmitter.fire(this.status);
