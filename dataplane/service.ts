@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { DevlaneError } from '../extension/core/errors';
 import type { Logger } from '../extension/core/log';
-import { PROTOCOL_VERSION, type ControllerMethods, type DataPlaneEvents, type DataPlaneMethods, type Hello, type StartTunnelParams, type TunnelInfo, type TunnelTotals } from './ipc/protocol';
+import { PROTOCOL_VERSION, type ControllerMethods, type DataPlaneEvents, type DataPlaneMethods, type ForwardInfo, type ForwardRequest, type Hello, type StartTunnelParams, type TunnelInfo, type TunnelTotals } from './ipc/protocol';
 import { RpcPeer } from './ipc/rpc';
 import { ConnectionTable } from './proxy/connections';
 import { ProxyServer } from './proxy/proxyServer';
@@ -16,11 +16,11 @@ import { SshTransport, type ReverseForward, type TransportState } from './ssh/tr
 interface Transport {
   readonly state: TransportState;
   readonly onState: SshTransport['onState'];
-  readonly reverseForwards: readonly ReverseForward[];
+  readonly reverseForwards: readonly ForwardInfo[];
   readonly dial: Dialer;
   start(): Promise<void>;
   stop(): Promise<void>;
-  addReverseForward(f: ReverseForward): Promise<ReverseForward>;
+  addReverseForward(f: ForwardRequest): Promise<ForwardInfo>;
   removeReverseForward(bindAddress: string, bindPort: number): Promise<void>;
 }
 
@@ -126,7 +126,9 @@ export class DataPlaneService {
     });
     on('tunnel.addReverseForward', (p) => {
       const { id, ...f } = p;
-      return this.get(id).transport.addReverseForward(f);
+      const t = this.get(id);
+      if (f.service && !t.params.agent) throw new DevlaneError('invalid-input', 'A Kubernetes Service can only lead to your machine through the in-cluster agent. Connect the tunnel with "In-cluster agent (no bastion)" and expose the port again.');
+      return t.transport.addReverseForward(f);
     });
     on('tunnel.removeReverseForward', async (p) => {
       await this.get(p.id).transport.removeReverseForward(p.bindAddress, p.bindPort);
@@ -167,6 +169,7 @@ export class DataPlaneService {
       state: { id, ...s },
       forwards: [...t.transport.reverseForwards],
       totals: this.totals(t),
+      transport: t.params.agent ? 'agent' : 'ssh',
     };
   }
 

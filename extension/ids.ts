@@ -18,6 +18,9 @@ export interface CommandArgs {
   'devlane.tunnel.connect': [];
   'devlane.tunnel.disconnect': [];
   'devlane.tunnel.addReverseForward': [];
+  'devlane.tunnel.exposeService': [];
+  'devlane.tunnel.registerService': [];
+  'devlane.tunnel.deregisterService': [registration?: unknown];
   'devlane.tunnel.showLog': [];
   'devlane.tunnel.openTerminal': [];
   'devlane.clone.create': [target?: unknown];
@@ -25,10 +28,12 @@ export interface CommandArgs {
   'devlane.clone.delete': [clone?: unknown];
   'devlane.clone.extend': [clone?: unknown];
   'devlane.clone.restartApp': [clone?: unknown];
+  'devlane.clone.createFromYaml': [];
   'devlane.pod.events': [pod?: unknown];
   'devlane.pod.logs': [pod?: unknown];
   'devlane.pod.capture': [pod?: unknown];
   'devlane.pod.shell': [pod?: unknown];
+  'devlane.debug.hotReplace': [];
 }
 export type CommandId = keyof CommandArgs;
 
@@ -43,6 +48,9 @@ export const commands: { readonly [K in CommandId]: { readonly title: string; re
   'devlane.tunnel.connect': { title: 'Connect Tunnel', palette: true, icon: '$(plug)' },
   'devlane.tunnel.disconnect': { title: 'Disconnect Tunnel', palette: true, icon: '$(debug-disconnect)' },
   'devlane.tunnel.addReverseForward': { title: 'Add Reverse Forward…', palette: true, icon: '$(add)' },
+  'devlane.tunnel.exposeService': { title: 'Expose Local Port as Service…', palette: true, icon: '$(cloud)' },
+  'devlane.tunnel.registerService': { title: 'Register Local Service…', palette: true, icon: '$(broadcast)' },
+  'devlane.tunnel.deregisterService': { title: 'Deregister Local Service…', palette: true, icon: '$(close)' },
   'devlane.tunnel.showLog': { title: 'Show Tunnel Log', palette: true },
   'devlane.tunnel.openTerminal': { title: 'Open Terminal with Tunnel', palette: true, icon: '$(terminal)' },
   'devlane.clone.create': { title: 'Clone Pod…', palette: true, icon: '$(copy)' },
@@ -50,10 +58,12 @@ export const commands: { readonly [K in CommandId]: { readonly title: string; re
   'devlane.clone.delete': { title: 'Delete Clone', palette: true, icon: '$(trash)' },
   'devlane.clone.extend': { title: 'Extend Clone Expiry', palette: true },
   'devlane.clone.restartApp': { title: 'Restart App in Clone', palette: true, icon: '$(debug-restart)' },
+  'devlane.clone.createFromYaml': { title: 'Create Clones from devlane.yaml', palette: true },
   'devlane.pod.events': { title: 'Show Pod Events', palette: true },
   'devlane.pod.logs': { title: 'Show Pod Logs', palette: true },
   'devlane.pod.capture': { title: 'Capture Packets…', palette: true },
   'devlane.pod.shell': { title: 'Open Shell in Pod', palette: true },
+  'devlane.debug.hotReplace': { title: 'Hot Replace Classes', palette: true, icon: '$(flame)' },
 };
 
 export const viewContainer = 'devlane';
@@ -69,6 +79,7 @@ export interface Settings {
   'devlane.kubeconfig': string;
   'devlane.context': string;
   'devlane.clone.ttlMinutes': number;
+  'devlane.clone.redeployOn': 'manual' | 'save' | 'task';
   'devlane.tunnel.destination': string;
   'devlane.tunnel.socksPort': number;
   'devlane.tunnel.httpPort': number;

@@ -71,3 +71,9 @@ export function ensureClusterBinaries() {
   const out = execFileSync('bash', [path.join(root, 'cluster', 'tools', 'build-binaries.sh')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return out.trim().split('\n').pop();
 }
+
+/** Consul, Eureka and Nacos servers for the registration tests (built once from Go modules and Maven Central, then cached). */
+export function ensureRegistryPeers() {
+  const out = execFileSync(process.execPath, [path.join(root, 'scripts', 'peers', 'registries.mjs')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop());
+}

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ensureClusterBinaries, ensureCodeServer, ensureDebianPackages, ensureNodeModules, root } from './setup.mjs';
+import { ensureClusterBinaries, ensureCodeServer, ensureDebianPackages, ensureNodeModules, ensureRegistryPeers, root } from './setup.mjs';
 
 const step = (name) => console.log(`\n== ${name}`);
 const node = (args, opts = {}) => spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', ...opts });
@@ -20,6 +20,8 @@ step('set-up');
 ensureDebianPackages();
 ensureNodeModules();
 process.env.DEVLANE_CODE_SERVER = ensureCodeServer();
+// Built here rather than inside a test: a cold build takes ~15 min (Consul from Go modules).
+ensureRegistryPeers();
 
 step('typecheck');
 must('tsc', node([path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', '.']));

@@ -35,6 +35,19 @@ export interface StartTunnelParams {
   readonly ciphers?: readonly string[];
 }
 
+/** A reverse forward to add: on the bastion (SSH) or a listener in the agent pod, optionally behind a new Kubernetes Service (agent only). */
+export interface ForwardRequest extends ReverseForward {
+  readonly service?: { readonly name: string; readonly port: number };
+}
+
+/** A live reverse forward as the Tunnels view and service registrations see it. */
+export interface ForwardInfo extends ReverseForward {
+  /** Where cluster workloads reach the forward directly, e.g. the agent pod's IP and listener port. */
+  readonly reachable?: { readonly address: string; readonly port: number };
+  /** The Service Devlane created in front of the listener. */
+  readonly service?: { readonly name: string; readonly namespace: string; readonly host: string; readonly port: number };
+}
+
 export interface TunnelTotals {
   readonly opened: number;
   readonly live: number;
@@ -48,8 +61,9 @@ export interface TunnelInfo {
   readonly socksPort: number;
   readonly httpPort?: number;
   readonly state: TunnelStateEvent;
-  readonly forwards: readonly ReverseForward[];
+  readonly forwards: readonly ForwardInfo[];
   readonly totals: TunnelTotals;
+  readonly transport?: 'ssh' | 'agent';
 }
 
 export interface TunnelStateEvent {
@@ -71,7 +85,7 @@ export interface DataPlaneMethods {
   hello: { params: { version: number }; result: Hello };
   'tunnel.start': { params: StartTunnelParams; result: TunnelInfo };
   'tunnel.stop': { params: { id: string }; result: null };
-  'tunnel.addReverseForward': { params: { id: string } & ReverseForward; result: ReverseForward };
+  'tunnel.addReverseForward': { params: { id: string } & ForwardRequest; result: ForwardInfo };
   'tunnel.removeReverseForward': { params: { id: string; bindAddress: string; bindPort: number }; result: null };
   'tunnel.connections': { params: { id: string }; result: { live: ConnectionStats[]; recent: ConnectionStats[] } };
   shutdown: { params: Record<string, never>; result: null };

@@ -32,6 +32,7 @@ export type ErrorReason =
   | 'jdwp-handshake'
   | 'capture-unavailable'
   | 'capture-filter'
+  | 'registry-rejected'
   | 'invalid-input'
   | 'internal';
 

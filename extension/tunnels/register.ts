@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DevlaneContext } from '../context';
+import { validServiceName } from '../../dataplane/agent/names';
 import { parseSshConfig } from '../../dataplane/ssh/sshConfig';
 import type { ControllerMethods } from '../../dataplane/ipc/protocol';
 import { DevlaneError } from '../core/errors';
@@ -10,6 +11,7 @@ import { defaultRuntimeDir } from '../core/tunnels/dataPlane';
 import { injectProxy, proxyEnvironment, type DebugConfig } from '../core/tunnels/proxyEnv';
 import { TunnelController } from '../core/tunnels/tunnelController';
 import type { TunnelSpec } from '../core/tunnels/tunnelSession';
+import { endRegistrations, registerServiceRegistrations } from './registrations';
 import { TunnelStatusItem } from './statusItem';
 import { TunnelsView } from './tunnelsView';
 
@@ -36,7 +38,8 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
   );
   ctx.own({ dispose: () => void controller.shutdown().finally(() => controller.dispose()) });
   ctx.own(new TunnelStatusItem(ctx, controller));
-  ctx.own(new TunnelsView(controller));
+  ctx.own(new TunnelsView(controller, ctx.sessions));
+  registerServiceRegistrations(ctx, controller);
 
   const connect = async () => {
     const destination = await pickDestination(ctx);
@@ -46,8 +49,10 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Devlane: connecting tunnel (${tunnelSpec.destination})` }, () => controller.connect(tunnelSpec));
   };
   ctx.registerCommand('devlane.tunnel.connect', connect);
-  ctx.registerCommand('devlane.tunnel.disconnect', () => controller.disconnect());
-  ctx.registerCommand('devlane.tunnel.toggle', () => (controller.state === 'off' || controller.state === 'error' ? connect() : controller.disconnect()));
+  // Registrations first: deregistering travels through the tunnel.
+  const disconnect = () => endRegistrations(ctx.sessions).then(() => controller.disconnect());
+  ctx.registerCommand('devlane.tunnel.disconnect', disconnect);
+  ctx.registerCommand('devlane.tunnel.toggle', () => (controller.state === 'off' || controller.state === 'error' ? connect() : disconnect()));
   ctx.registerCommand('devlane.tunnel.showLog', () => ctx.log.show(true));
   ctx.registerCommand('devlane.tunnel.openTerminal', () => {
     const ep = controller.endpoints;
@@ -58,22 +63,47 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
   ctx.registerCommand('devlane.tunnel.addReverseForward', async () => {
     const s = controller.session;
     if (!s || !controller.endpoints) throw notOn();
-    const local = await vscode.window.showInputBox({
-      title: 'Reverse forward (1/2)',
-      prompt: 'Local port the bastion should reach (your locally running service)',
-      validateInput: (v) => (/^\d+$/.test(v) && Number(v) > 0 && Number(v) < 65536 ? undefined : 'A port number, 1–65535'),
-    });
+    // The same command for both transports: a remote forward on the bastion, or a listener in the agent pod.
+    const agent = s.transport === 'agent';
+    const where = agent ? 'the tunnel agent pod' : 'the bastion';
+    const local = await askPort('Reverse forward (1/2)', `Local port ${where} should reach (your locally running service)`);
     if (!local) return;
     const remote = await vscode.window.showInputBox({
       title: 'Reverse forward (2/2)',
-      prompt: 'Address and port to listen on at the bastion (loopback keeps it private to the bastion)',
-      value: `127.0.0.1:${local}`,
+      prompt: agent ? 'Address and port to listen on in the agent pod (0.0.0.0 lets other pods call it; port 0: any free port)' : 'Address and port to listen on at the bastion (loopback keeps it private to the bastion)',
+      value: `${agent ? '0.0.0.0' : '127.0.0.1'}:${local}`,
       validateInput: (v) => (parseBind(v) ? undefined : 'address:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080'),
     });
     const bind = remote && parseBind(remote);
     if (!bind) return;
-    const f = await s.addReverseForward({ bindAddress: bind.address, bindPort: bind.port, localHost: '127.0.0.1', localPort: Number(local) });
-    void vscode.window.showInformationMessage(`Bastion ${f.bindAddress}:${f.bindPort} now reaches localhost:${f.localPort}.`);
+    const f = await s.addReverseForward({ bindAddress: bind.address, bindPort: bind.port, localHost: '127.0.0.1', localPort: local });
+    const at = f.reachable ? `${f.reachable.address}:${f.reachable.port}` : `${f.bindAddress}:${f.bindPort}`;
+    void vscode.window.showInformationMessage(`${agent ? 'Agent pod' : 'Bastion'} ${at} now reaches localhost:${f.localPort}.`);
+  });
+  ctx.registerCommand('devlane.tunnel.exposeService', async () => {
+    const s = controller.session;
+    if (!s || !controller.endpoints) throw notOn();
+    if (s.transport !== 'agent') {
+      throw new DevlaneError('invalid-input', 'A Service can lead to your machine only through the in-cluster agent, and this tunnel goes through an SSH bastion. Disconnect, connect through "In-cluster agent (no bastion)", and expose the port again.', {
+        actions: [{ title: 'Disconnect Tunnel', command: 'devlane.tunnel.disconnect' }],
+      });
+    }
+    const local = await askPort('Expose local port as Service (1/3)', 'Local port the Service should reach (your locally running service)');
+    if (!local) return;
+    const name = await vscode.window.showInputBox({
+      title: 'Expose local port as Service (2/3)',
+      prompt: 'Name of the Kubernetes Service pods will call (in the tunnel agent\'s namespace)',
+      value: `${os.userInfo().username}-${local}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '').slice(0, 63).replace(/-+$/, ''),
+      validateInput: (v) => (validServiceName(v) ? undefined : "Lowercase letters, digits and '-', starting with a letter, at most 63 characters"),
+    });
+    if (!name) return;
+    const port = await askPort('Expose local port as Service (3/3)', `Port of the Service (pods call ${name}:PORT)`, String(local));
+    if (!port) return;
+    const f = await s.addReverseForward({ bindAddress: '0.0.0.0', bindPort: 0, localHost: '127.0.0.1', localPort: local, service: { name, port } });
+    const address = f.service ? `${f.service.host}:${f.service.port}` : `${name}:${port}`;
+    const copy = 'Copy Address';
+    const picked = await vscode.window.showInformationMessage(`Pods now reach localhost:${local} at ${address}. The Service is deleted when the tunnel stops.`, copy);
+    if (picked === copy) await vscode.env.clipboard.writeText(address);
   });
 
   // Any run or debug session started while the tunnel is on gets the proxy (set `"devlaneTunnel": false` to opt out).
@@ -95,6 +125,16 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
 
 function notOn(): DevlaneError {
   return new DevlaneError('tunnel-down', 'The tunnel is not on. Connect it first.', { actions: [{ title: 'Connect Tunnel', command: 'devlane.tunnel.connect' }] });
+}
+
+async function askPort(title: string, prompt: string, value?: string): Promise<number | undefined> {
+  const v = await vscode.window.showInputBox({
+    title,
+    prompt,
+    ...(value !== undefined ? { value } : {}),
+    validateInput: (x) => (/^\d+$/.test(x) && Number(x) > 0 && Number(x) < 65536 ? undefined : 'A port number, 1–65535'),
+  });
+  return v ? Number(v) : undefined;
 }
 
 function parseBind(v: string): { address: string; port: number } | undefined {

@@ -1,27 +1,37 @@
 import * as vscode from 'vscode';
+import type { SessionRegistry } from '../core/sessions/registry';
+import type { RegistrationSession } from '../core/tunnels/registry/registrationSession';
 import type { TunnelController } from '../core/tunnels/tunnelController';
 import type { TunnelSession } from '../core/tunnels/tunnelSession';
 import { views } from '../ids';
+import { registrations } from './registrations';
 import { formatBytes } from './statusItem';
 
 type Node =
   | { readonly type: 'tunnel'; readonly session: TunnelSession }
   | { readonly type: 'info'; readonly label: string; readonly description?: string; readonly icon: string; readonly tooltip?: string }
   | { readonly type: 'forwards'; readonly session: TunnelSession }
+  | { readonly type: 'registrations' }
+  | { readonly type: 'registration'; readonly registration: RegistrationSession }
   | { readonly type: 'connections'; readonly session: TunnelSession };
 
 /**
- * *Tunnels*: the live tunnel with its proxy endpoints, reverse forwards and connections (fetched
- * from the data plane when expanded). Empty when no tunnel is on, so the welcome text shows.
+ * *Tunnels*: the live tunnel with its proxy endpoints, reverse forwards, service-registry
+ * registrations and connections (fetched from the data plane when expanded). Empty when no tunnel
+ * is on, so the welcome text shows.
  */
 export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly view: vscode.TreeView<Node>;
   private readonly sub: { dispose(): void };
+  private readonly registrySub: { dispose(): void } | undefined;
   private lastShape = '';
 
-  constructor(private readonly tunnels: TunnelController) {
+  constructor(
+    private readonly tunnels: TunnelController,
+    private readonly sessions?: SessionRegistry,
+  ) {
     this.view = vscode.window.createTreeView(views.tunnels, { treeDataProvider: this });
     // Totals change every second while traffic flows; only the structure (and labels) warrant a refresh.
     this.sub = tunnels.onDidChange(() => {
@@ -30,6 +40,9 @@ export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
       if (shape === this.lastShape) return;
       this.lastShape = shape;
       this.changed.fire(undefined);
+    });
+    this.registrySub = sessions?.onDidChange((e) => {
+      if (e.session.kind === 'registration') this.changed.fire(undefined);
     });
   }
 
@@ -59,6 +72,24 @@ export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         item.contextValue = 'devlane.tunnel.forwards';
         return item;
       }
+      case 'registrations': {
+        const n = this.sessions ? registrations(this.sessions).length : 0;
+        const item = new vscode.TreeItem('Registrations', n ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.description = n ? undefined : 'none';
+        item.iconPath = new vscode.ThemeIcon('broadcast');
+        item.contextValue = 'devlane.tunnel.registrations';
+        return item;
+      }
+      case 'registration': {
+        const r = n.registration;
+        const item = new vscode.TreeItem(`${r.spec.instance.serviceName} → ${r.spec.instance.inbound.address}:${r.spec.instance.inbound.port}`, vscode.TreeItemCollapsibleState.None);
+        item.id = r.id;
+        item.description = `${r.spec.registry.kind} · ${r.status.detail ?? r.status.state}`;
+        item.tooltip = `${r.spec.registry.url}\ninstance ${r.instanceId}\nvia ${r.spec.instance.inbound.via}${r.lastError ? `\n${r.lastError.message}` : ''}`;
+        item.contextValue = 'devlane.registration';
+        item.iconPath = new vscode.ThemeIcon(r.status.state === 'running' ? 'broadcast' : r.status.state === 'degraded' ? 'warning' : r.status.state === 'failed' ? 'error' : 'sync~spin');
+        return item;
+      }
       case 'connections': {
         const item = new vscode.TreeItem('Connections', vscode.TreeItemCollapsibleState.Collapsed);
         item.description = `${n.session.totals.live} open · ${n.session.totals.opened} total`;
@@ -77,11 +108,14 @@ export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         { type: 'info', label: 'SOCKS5', description: `127.0.0.1:${t.socksPort}`, icon: 'globe' },
         ...(t.httpPort !== undefined ? [{ type: 'info' as const, label: 'HTTP proxy', description: `127.0.0.1:${t.httpPort}`, icon: 'globe' }] : []),
         { type: 'forwards', session: t },
+        ...(this.sessions ? [{ type: 'registrations' as const }] : []),
         { type: 'connections', session: t },
       ];
     }
+    if (n.type === 'registrations') return this.sessions ? registrations(this.sessions).map((registration) => ({ type: 'registration' as const, registration })) : [];
     if (n.type === 'forwards') {
-      return n.session.forwards.map((f) => ({ type: 'info', label: `${f.bindAddress}:${f.bindPort}`, description: `→ ${f.localHost}:${f.localPort}`, icon: 'arrow-left' }));
+      // Agent listeners are shown where pods reach them (the Service name, else the pod IP); the bind address goes to the tooltip.
+      return n.session.forwards.map((f) => ({ type: 'info', label: f.service ? `${f.service.host}:${f.service.port}` : f.reachable ? `${f.reachable.address}:${f.reachable.port}` : `${f.bindAddress}:${f.bindPort}`, description: `→ ${f.localHost}:${f.localPort}`, icon: f.service ? 'cloud' : 'arrow-left', tooltip: `listening on ${f.bindAddress}:${f.bindPort}` }));
     }
     if (n.type === 'connections') {
       const { live } = await n.session.connections().catch(() => ({ live: [] }));
@@ -92,6 +126,7 @@ export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   dispose(): void {
     this.sub.dispose();
+    this.registrySub?.dispose();
     this.view.dispose();
     this.changed.dispose();
   }

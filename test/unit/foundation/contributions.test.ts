@@ -39,6 +39,7 @@ test('settings in package.json are exactly the typed settings', () => {
     'devlane.kubeconfig': true,
     'devlane.context': true,
     'devlane.clone.ttlMinutes': true,
+    'devlane.clone.redeployOn': true,
     'devlane.tunnel.destination': true,
     'devlane.tunnel.socksPort': true,
     'devlane.tunnel.httpPort': true,
