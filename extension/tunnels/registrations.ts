@@ -110,6 +110,7 @@ export function registerServiceRegistrations(ctx: DevlaneContext, controller: Tu
             metadata: { 'devlane-owner': `${os.userInfo().username}@${os.hostname()}`, 'devlane-local-port': port },
           },
           route: { kind: 'socks', port: ep.socksPort },
+          carriedBy: tunnel.id,
           onEnded: removeForward,
         },
         ctx.logger,

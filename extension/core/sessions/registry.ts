@@ -6,7 +6,8 @@ export type RegistryChange = { readonly type: 'added' | 'changed' | 'removed'; r
 
 /**
  * The one registry of live sessions. Views and the status bar read it; deactivate disposes it,
- * which ends every session (in parallel, each bounded so a stuck one cannot hang shutdown).
+ * which ends every session (in parallel, each bounded so a stuck one cannot hang shutdown) — except
+ * that sessions carried by another end before their carrier.
  */
 export class SessionRegistry implements Disposable {
   private readonly sessions = new Map<string, { session: Session; sub: Disposable }>();
@@ -32,10 +33,13 @@ export class SessionRegistry implements Disposable {
     return kind ? all.filter((s) => s.kind === kind) : all;
   }
 
-  /** Ends one session and forgets it. */
+  /** Ends one session and forgets it; the sessions it carries end first. */
   async end(id: string): Promise<void> {
     const entry = this.sessions.get(id);
     if (!entry) return;
+    const carried = [...this.sessions.values()].filter((e) => e.session.carriedBy === id).map((e) => e.session.id);
+    await Promise.all(carried.map((c) => this.end(c)));
+    if (this.sessions.get(id) !== entry) return;
     this.sessions.delete(id);
     entry.sub.dispose();
     try {
@@ -46,6 +50,10 @@ export class SessionRegistry implements Disposable {
   }
 
   async endAll(): Promise<void> {
+    // Carriers end their passengers first (see end()); a passenger whose carrier is gone ends on its own.
+    const roots = [...this.sessions.values()].filter((e) => e.session.carriedBy === undefined || !this.sessions.has(e.session.carriedBy));
+    await Promise.all(roots.map((e) => this.end(e.session.id)));
+    // Anything left (a cycle, or a session added meanwhile).
     await Promise.all([...this.sessions.keys()].map((id) => this.end(id)));
   }
 

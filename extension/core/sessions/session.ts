@@ -23,6 +23,12 @@ export interface Session {
   readonly label: string;
   readonly status: SessionStatus;
   readonly onDidChangeStatus: Event<SessionStatus>;
+  /**
+   * The id of the session this one travels through (a registration through its tunnel). The
+   * registry ends such sessions before their carrier, so their goodbye (a deregistration) still
+   * has a way out.
+   */
+  readonly carriedBy?: string;
   /** Ends the session and everything it owns. Idempotent. */
   dispose(): Promise<void>;
 }

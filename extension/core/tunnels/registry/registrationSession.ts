@@ -17,6 +17,8 @@ export interface RegistrationSpec {
   readonly consul?: ConsulOptions;
   readonly eureka?: EurekaOptions;
   readonly nacos?: NacosOptions;
+  /** The tunnel session the registry calls travel through: the session registry ends this registration before it. */
+  readonly carriedBy?: string;
   /** Called once the instance is deregistered (e.g. to remove the reverse forward made for it). */
   readonly onEnded?: () => Promise<void>;
 }
@@ -50,6 +52,7 @@ export function newInstanceId(serviceName: string, inbound: { address: string; p
 export class RegistrationSession implements Session {
   readonly kind = 'registration' as const;
   readonly id: string;
+  readonly carriedBy: string | undefined;
   readonly label: string;
   private readonly statusEmitter = new Emitter<SessionStatus>();
   readonly onDidChangeStatus = this.statusEmitter.event;
@@ -69,6 +72,7 @@ export class RegistrationSession implements Session {
     private readonly log: Logger,
   ) {
     this.id = `registration-${instanceId}`;
+    this.carriedBy = spec.carriedBy;
     const { inbound } = spec.instance;
     this.label = `${spec.instance.serviceName} → ${inbound.address}:${inbound.port} (${spec.registry.kind})`;
   }
