@@ -8,9 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { StartTunnelParams } from '../../../dataplane/ipc/protocol';
-import { execInPod, forwardToPod, testCluster, testNamespace, waitForPodReady, waitForReadyPods, type TestCluster, type TestNamespace } from '../../support/cluster';
+import { forwardToPod, testCluster, testNamespace, waitForReadyPods, type TestCluster, type TestNamespace } from '../../support/cluster';
 import WebSocket from 'ws';
 import { once, waitFor } from '../../support/wait';
+import { agentObjects as agentObjectsIn, notFound as gone, startCallerPod, waitForAgentGone, type CallerPod } from './support/agentCluster';
 import { socksGet } from './support/clients';
 import { startDataPlane } from './support/dataPlane';
 
@@ -22,6 +23,7 @@ let batch: BatchV1Api;
 let ns: TestNamespace;
 let dir: string;
 let script: string;
+let caller: CallerPod;
 // The laptop's app: answers with a token and the path, or a large deterministic body on /big.
 let app: http.Server;
 let appPort: number;
@@ -45,9 +47,8 @@ before(async () => {
   });
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   appPort = (app.address() as net.AddressInfo).port;
-  // A workload in the cluster that calls the laptop (curl is the machine's: pods run host binaries).
-  await core.createNamespacedPod({ namespace: ns.name, body: { metadata: { name: 'caller' }, spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'debian', command: ['sleep', 'infinity'] }] } } });
-  await waitForPodReady(cluster.kc, ns.name, 'caller');
+  // A workload in the cluster that calls the laptop.
+  caller = await startCallerPod(cluster.kc, ns.name);
 });
 
 after(async () => {
@@ -60,35 +61,9 @@ function params(extra: Partial<StartTunnelParams['agent']> = {}): StartTunnelPar
   return { id: `a${crypto.randomBytes(3).toString('hex')}`, hops: [], knownHostsFiles: [], socks: { port: 0 }, agent: { kubeconfig: cluster.kubeconfigPath, namespace: ns.name, scriptPath: script, owner: 'devlane-test', ttlSeconds: 30, ...extra } };
 }
 
-/** curl from the caller pod; resolves with stdout, or undefined when curl failed (connection refused, timeout). */
-async function curlFromPod(url: string, pipe = ''): Promise<string | undefined> {
-  const r = await execInPod(cluster.kc, ns.name, 'caller', 'c', ['sh', '-c', `curl -sS --max-time 20 ${url}${pipe}`], 60_000);
-  return r.status === 'Success' ? r.stdout : undefined;
-}
-
-const gone = (read: () => Promise<unknown>) => read().then(
-  () => false,
-  (e: unknown) => (e as { code?: number }).code === 404,
-);
-
-/** Everything the agent made: Job, its pods, ConfigMap, Services. */
-async function agentObjects(agent: string): Promise<string[]> {
-  const selector = `devlane.dev/agent=${agent}`;
-  const left: string[] = [];
-  if (!(await gone(() => batch.readNamespacedJob({ name: agent, namespace: ns.name })))) left.push(`job/${agent}`);
-  if (!(await gone(() => core.readNamespacedConfigMap({ name: agent, namespace: ns.name })))) left.push(`configmap/${agent}`);
-  for (const p of (await core.listNamespacedPod({ namespace: ns.name, labelSelector: selector })).items) left.push(`pod/${p.metadata?.name}`);
-  for (const s of (await core.listNamespacedService({ namespace: ns.name, labelSelector: selector })).items) left.push(`service/${s.metadata?.name}`);
-  return left;
-}
-
-async function allGone(agent: string, timeoutMs: number): Promise<void> {
-  let left: string[] = [];
-  await waitFor(`everything of ${agent} to be deleted (left: ${left.join(', ')})`, async () => {
-    left = await agentObjects(agent);
-    return left.length === 0;
-  }, { timeoutMs, intervalMs: 500 });
-}
+const curlFromPod = (url: string, pipe = '') => caller.curl(url, pipe);
+const agentObjects = (agent: string) => agentObjectsIn(cluster.kc, ns.name, agent);
+const allGone = (agent: string, timeoutMs: number) => waitForAgentGone(cluster.kc, ns.name, agent, timeoutMs);
 
 test('through the agent, SOCKS reaches inventory.shop.svc.cluster.local; stopping deletes the agent Job, pod and ConfigMap', async () => {
   const dp = startDataPlane();
