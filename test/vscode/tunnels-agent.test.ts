@@ -11,6 +11,7 @@ import type { Locator } from 'playwright-core';
 import { VsCode } from './support/codeServer';
 import { testCluster, testNamespace, waitForReadyPods, type TestCluster, type TestNamespace } from '../support/cluster';
 import { waitFor } from '../support/wait';
+import { freePort, processesUsing } from '../support/net';
 import { agentNames, agentObjects, startCallerPod, waitForAgentGone, type CallerPod } from '../integration/tunnels/support/agentCluster';
 import { socksGet } from '../integration/tunnels/support/clients';
 
@@ -20,33 +21,6 @@ import { socksGet } from '../integration/tunnels/support/clients';
  * Port as Service…" and "Add Reverse Forward…" let a pod call a server on this machine, the tooltip
  * and the Tunnels view show it all, and Disconnect deletes every object the agent made.
  */
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Processes whose command line names a path under `dir` (the data plane gets its socket path there). */
-function processesUsing(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (argv.some((a) => a.startsWith(`${dir}/`))) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 /** A copy of the test cluster's kubeconfig whose current context points at `namespace` (where the agent goes). */
 function kubeconfigFor(source: string, namespace: string, file: string): void {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Locator } from 'playwright-core';
 import { VsCode } from './support/codeServer';
 import { waitFor } from '../support/wait';
+import { freePort, processesUsing } from '../support/net';
 import { createBastion, type Bastion } from '../integration/tunnels/support/bastion';
 import { socksConnect } from '../integration/tunnels/support/clients';
 
@@ -17,33 +18,6 @@ import { socksConnect } from '../integration/tunnels/support/clients';
  * Tunnels view show the live tunnel and a live connection, the tunnel terminal has the proxy
  * variables, and a wrong password ends in a clear error with nothing left running.
  */
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Processes whose command line names a path under `dir` (the data plane gets its socket path there). */
-function processesUsing(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (argv.some((a) => a.startsWith(`${dir}/`))) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {

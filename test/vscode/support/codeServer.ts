@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { waitFor } from '../../support/wait';
+import { freePort } from '../../support/net';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const artifactsDir = path.join(repoRoot, 'artifacts', 'vscode');
@@ -25,17 +25,6 @@ export function codeServerBin(): string {
   const bin = out.stdout.trim().split('\n').pop() ?? '';
   if (out.status !== 0 || !fs.existsSync(bin)) throw new Error(`code-server is not installed: ${out.stderr}`);
   return bin;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface VsCodeOptions {
