@@ -6,7 +6,7 @@ import type { Logger } from '../../extension/core/log';
 import { network } from '../paths';
 import { Container, maxGraceSeconds, type ContainerState } from './container';
 import { addPodNetwork, listeningPorts, removePodNetwork } from './network';
-import { containerArgv, containerEnv, declaredPorts, fieldRef, imageRepository, podHostname, podHosts, podResolvConf, resolvePort, SpecError, type ImageResolver, type Lookups } from './spec';
+import { containerArgv, containerEnv, declaredPorts, fieldRef, imagePullError, imageRepository, pullBackOffMs, podHostname, podHosts, podResolvConf, resolvePort, SpecError, type ImageResolver, type Lookups } from './spec';
 
 /** Ports a port-forward should reach even before anything listens there (debuggers attach on demand). */
 const wellKnownPorts = [5005, 8000, 9229];
@@ -77,6 +77,11 @@ export class PodInstance {
     const lookups = await this.fetchLookups();
     const volumes = this.materialiseVolumes(lookups);
     for (const c of this.pod.spec?.containers ?? []) {
+      const pullError = imagePullError(c.image ?? '');
+      if (pullError) {
+        this.failPulls(c.name, c.image ?? '', pullError, 1);
+        continue;
+      }
       try {
         const container = this.makeContainer(c, lookups, volumes, etcDir);
         this.containers.set(c.name, container);
@@ -107,6 +112,35 @@ export class PodInstance {
     }
     this.queueStatus();
     this.every(1_000, () => this.syncForwards());
+  }
+
+  /**
+   * A container whose image cannot be pulled never starts: like a kubelet, it waits in
+   * ErrImagePull at each attempt and in ImagePullBackOff between attempts, with events for both.
+   */
+  private failPulls(name: string, image: string, error: string, attempt: number): void {
+    if (this.stopped) return;
+    this.ctx.log.warn(`pod ${this.ns}/${this.name} container ${name}: ${error}`);
+    this.waitingErrors.set(name, { reason: 'ErrImagePull', message: error });
+    void this.event('Normal', 'Pulling', `Pulling image "${image}"`, name);
+    void this.event('Warning', 'Failed', `Failed to pull image "${image}": ${error}`, name);
+    void this.event('Warning', 'Failed', 'Error: ErrImagePull', name);
+    this.queueStatus();
+    // The error shows for a moment, then the back-off until the next attempt.
+    const toBackOff = setTimeout(() => {
+      this.timers.delete(toBackOff);
+      if (this.stopped) return;
+      this.waitingErrors.set(name, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` });
+      void this.event('Normal', 'BackOff', `Back-off pulling image "${image}"`, name);
+      void this.event('Warning', 'Failed', 'Error: ImagePullBackOff', name);
+      this.queueStatus();
+      const retry = setTimeout(() => {
+        this.timers.delete(retry);
+        this.failPulls(name, image, error, attempt + 1);
+      }, pullBackOffMs(attempt));
+      this.timers.add(retry);
+    }, 1_000);
+    this.timers.add(toBackOff);
   }
 
   private readyWhenRunning(name: string): void {

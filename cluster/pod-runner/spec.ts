@@ -145,6 +145,28 @@ export function containerArgv(c: V1Container, env: Readonly<Record<string, strin
   return argv.map((a) => expandVars(a, env));
 }
 
+/**
+ * Images are never pulled here, so a pull cannot fail by itself. An image whose registry host is
+ * under the reserved `.invalid` top-level domain (RFC 2606: it resolves nowhere, ever) is one no
+ * kubelet could pull either: the runner reports it as a kubelet does (ErrImagePull, then
+ * ImagePullBackOff) instead of running the command. Returns the pull error, or undefined.
+ */
+export function imagePullError(image: string): string | undefined {
+  const slash = image.indexOf('/');
+  if (slash < 0) return undefined;
+  const registry = image.slice(0, slash);
+  // Only a first component with a dot, a port or "localhost" names a registry (else: docker.io).
+  if (!registry.includes('.') && !registry.includes(':') && registry !== 'localhost') return undefined;
+  const host = (registry.split(':')[0] ?? '').toLowerCase();
+  if (!host.endsWith('.invalid')) return undefined;
+  return `failed to pull and unpack image "${image}": failed to resolve reference "${image}": failed to do request: dial tcp: lookup ${host}: no such host`;
+}
+
+/** Back-off between pull attempts of an image that cannot be pulled: doubling from 1 s, at most 30 s (a kubelet: 10 s to 5 min). */
+export function pullBackOffMs(attempt: number): number {
+  return Math.min(30_000, 1_000 * 2 ** Math.max(0, attempt - 1));
+}
+
 /** Image repository without registry port confusion, tag or digest: "docker.io/library/node:20" → "docker.io/library/node". */
 export function imageRepository(image: string): string {
   const at = image.indexOf('@');

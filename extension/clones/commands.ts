@@ -14,6 +14,8 @@ import { ServerClock } from '../core/clones/serverClock';
 import { cloneDescription } from '../core/clones/present';
 import { ownerIdentity } from '../core/clones/spec/identity';
 import { cloneDefaults, resolveOptions, type CloneOptions } from '../core/clones/spec/options';
+import { createDeclaredClones, firstFailure, summarizeDeclared } from '../core/clones/declared';
+import { registerRedeploy } from './redeploy';
 
 /** The clone environment for one kubeconfig: who I am on it and its server's clock. */
 function makeEnv(ctx: DevlaneContext, kc: KubeConfig): CloneEnv {
@@ -193,6 +195,7 @@ export function registerClones(ctx: DevlaneContext): void {
     if (deployer?.kc !== env.kc) deployer = { kc: env.kc, deployer: new Deployer(env) };
     return deployer.deployer;
   };
+  const redeploy = registerRedeploy(ctx, deployerFor, workspaceRoot);
   // Connection changes can come in bursts (loading, connected): one keeper at a time, in order.
   let keeperChain: Promise<void> = Promise.resolve();
   const startKeeper = () => {
@@ -201,10 +204,12 @@ export function registerClones(ctx: DevlaneContext): void {
         if (keeper) await ctx.sessions.end(keeper.id);
         keeper = undefined;
         const s = ctx.kube.status;
-        if (s.state !== 'connected') return;
-        const k = new CloneKeeper(makeEnv(ctx, s.config.kc), { namespaces: () => [s.config.namespace] });
+        if (s.state !== 'connected') return redeploy.restart(undefined, '');
+        const env = makeEnv(ctx, s.config.kc);
+        const k = new CloneKeeper(env, { namespaces: () => [s.config.namespace] });
         keeper = ctx.sessions.add(k);
         k.start();
+        await redeploy.restart(env, s.config.namespace);
       })
       .catch((e: unknown) => ctx.log.warn(`clone heartbeat: ${e instanceof Error ? e.message : String(e)}`));
   };
@@ -214,6 +219,12 @@ export function registerClones(ctx: DevlaneContext): void {
   ctx.own(vscode.workspace.onDidChangeTextDocument(active));
   ctx.own(vscode.window.onDidChangeWindowState((w) => w.focused && active()));
 
+  /** The clone defaults with the TTL setting applied. */
+  const optionDefaults = (): CloneOptions => {
+    const ttl = ctx.config.get('devlane.clone.ttlMinutes');
+    return ttl && ttl >= 1 ? { ...cloneDefaults, ttlMinutes: ttl } : cloneDefaults;
+  };
+
   const create = async (arg: unknown, forced?: Partial<CloneOptions>): Promise<void> => {
     active();
     const env = await currentEnv(ctx);
@@ -222,8 +233,7 @@ export function registerClones(ctx: DevlaneContext): void {
     if (!ref) return;
     const file = devlaneYaml();
     const key = { namespace: ref.namespace, kind: ref.kind, name: ref.name };
-    const ttl = ctx.config.get('devlane.clone.ttlMinutes');
-    const defaults = ttl && ttl >= 1 ? { ...cloneDefaults, ttlMinutes: ttl } : cloneDefaults;
+    const defaults = optionDefaults();
     const saved = file ? await readCloneOptionsFile(file, key, defaults) : resolveOptions({}, defaults);
     const chosen = forced ? { options: resolveOptions({ ...saved, ...forced } as Parameters<typeof resolveOptions>[0]), save: false } : await pickOptions(env, ref, saved);
     if (!chosen) return;
@@ -244,6 +254,37 @@ export function registerClones(ctx: DevlaneContext): void {
     }
   };
   ctx.registerCommand('devlane.clone.create', (target) => create(target));
+
+  ctx.registerCommand('devlane.clone.createFromYaml', async () => {
+    active();
+    const root = workspaceRoot();
+    const file = devlaneYaml();
+    if (!root || !file) throw new DevlaneError('invalid-input', 'Open the project folder that holds devlane.yaml first: its "clones:" entries say what to create.');
+    let text: string;
+    try {
+      text = Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.file(file))).toString('utf8');
+    } catch {
+      throw new DevlaneError('not-found', `There is no devlane.yaml in ${root}. Clone a workload with "Save these options in devlane.yaml" checked, or add entries under "clones:".`, {
+        actions: [{ title: 'Clone Pod…', command: 'devlane.clone.create' }],
+      });
+    }
+    const entries = readSavedClones(text, file);
+    if (entries.length === 0) {
+      throw new DevlaneError('invalid-input', `${file} declares no clones. Add entries under "clones:" ({namespace, kind, name, …options}) or save options when cloning.`, {
+        actions: [{ title: 'Open devlane.yaml', command: 'vscode.open', args: [vscode.Uri.file(file)] }],
+      });
+    }
+    const env = await currentEnv(ctx);
+    const defaults = optionDefaults();
+    const outcomes = await withProgress(`Creating ${entries.length} clone(s) from devlane.yaml`, (signal, report) =>
+      createDeclaredClones(env, entries, { signal, defaults, onProgress: (m, done, total) => report(`(${done}/${total}) ${m}`) }),
+    );
+    const summary = summarizeDeclared(outcomes);
+    ctx.log.info(summary);
+    const failure = firstFailure(outcomes);
+    if (failure) throw new DevlaneError(failure.reason, `${summary} ${failure.message}`, { cause: failure, actions: failure.actions });
+    void vscode.window.showInformationMessage(summary);
+  });
 
   ctx.registerCommand('devlane.clone.deploy', async (arg) => {
     active();

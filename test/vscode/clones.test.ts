@@ -25,12 +25,18 @@ describe('VS Code: clones from the tree', () => {
   // The deployed jar goes first on the class path (the supervisor links it at /devlane/app).
   const appCommand = ['java', '-Xmx64m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', '/devlane/app:/app/classes', ordersMainClass];
   const marker = `clone-vs-${randomBytes(3).toString('hex')}`;
+  // Builds the redeploy tests bring to the clone: one by a build task, one found after a save.
+  const taskMarker = `${marker}-task`;
+  const saveMarker = `${marker}-save`;
+  let taskJar: string;
+  let saveJar: string;
   let vs: VsCode;
   let kc: KubeConfig;
   let core: CoreV1Api;
   let tmp: string;
   let jar: string;
   let clone = '';
+  let yamlWith: (on: 'save' | 'task') => string;
 
   before(async () => {
     const cluster = await testCluster();
@@ -40,6 +46,18 @@ describe('VS Code: clones from the tree', () => {
     const classes = buildOrdersWithVersion(tmp, marker);
     jar = path.join(tmp, 'orders-1.0.jar');
     execFileSync('jar', ['cf', jar, '-C', classes, '.'], { stdio: 'pipe' });
+    const jarOf = (m: string) => {
+      const out = path.join(tmp, `${m}.jar`);
+      execFileSync('jar', ['cf', out, '-C', buildOrdersWithVersion(path.join(tmp, m), m), '.'], { stdio: 'pipe' });
+      return out;
+    };
+    taskJar = jarOf(taskMarker);
+    saveJar = jarOf(saveMarker);
+    // The workspace's build task "builds" by putting the task jar where Maven would.
+    const tasks = {
+      version: '2.0.0',
+      tasks: [{ label: 'build orders', type: 'shell', command: `mkdir -p target && cp ${taskJar} target/orders-1.0.jar`, group: { kind: 'build', isDefault: true }, problemMatcher: [] }],
+    };
     const yaml = [
       'version: 1',
       'clones:',
@@ -53,7 +71,14 @@ describe('VS Code: clones from the tree', () => {
       '      readinessPort: 8080',
       '',
     ].join('\n');
-    vs = await VsCode.start('clones', { workspaceFiles: { 'devlane.yaml': yaml }, settings: { 'devlane.kubeconfig': cluster.kubeconfigPath } });
+    vs = await VsCode.start('clones', {
+      workspaceFiles: { 'devlane.yaml': yaml, '.vscode/tasks.json': JSON.stringify(tasks, null, 2), 'src/main/java/Hello.java': 'class Hello {}\n' },
+      settings: { 'devlane.kubeconfig': cluster.kubeconfigPath },
+      // Also the environment: in code-server the setting has been seen to read as unset once the
+      // workspace's .vscode folder (tasks.json) is loaded, which would drop the connection.
+      env: { KUBECONFIG: cluster.kubeconfigPath },
+    });
+    yamlWith = (on) => yaml.replace('      readinessPort: 8080\n', `      readinessPort: 8080\n      on: ${on}\n`);
   });
 
   /** The clones this run made: they carry its marker in their env (others' clones of shop/orders stay). */
@@ -254,6 +279,44 @@ describe('VS Code: clones from the tree', () => {
     assert.deepEqual(await httpGetViaPortForward(kc, namespace, clone, 8080, '/version'), { status: 200, body: marker });
   });
 
+  /** Waits until the clone serves `body` at /version (a redeploy restarts the app). */
+  async function serves(body: string): Promise<void> {
+    await waitFor(`the clone to serve ${body}`, async () => {
+      const r = await httpGetViaPortForward(kc, namespace, clone, 8080, '/version', 5_000).catch(() => undefined);
+      return r?.status === 200 && r.body === body ? true : undefined;
+    }, { timeoutMs: 180_000, intervalMs: 1_000 });
+  }
+
+  test('deploy.on: task — after the build task ends well, the clone serves what it built, without a Deploy command', async () => {
+    assert.ok(clone, 'needs the clone of the first test');
+    fs.writeFileSync(path.join(vs.workspace, 'devlane.yaml'), yamlWith('task'));
+    await vs.runCommand('Notifications: Clear All Notifications');
+    await vs.runCommand('Tasks: Run Build Task');
+    await serves(taskMarker);
+    await page().locator('.statusbar-item', { hasText: `orders-1.0.jar → ${clone}` }).waitFor({ timeout: 30_000 });
+    await vs.screenshot('clones-8-redeployed-after-task');
+    assert.deepEqual(await vs.errorNotifications(), []);
+  });
+
+  test('deploy.on: save — saving a source file redeploys the newest build output', async () => {
+    assert.ok(clone, 'needs the clone of the first test');
+    fs.writeFileSync(path.join(vs.workspace, 'devlane.yaml'), yamlWith('save'));
+    // The build output changed (as an IDE's builder or a watch would); the save sets it off.
+    fs.copyFileSync(saveJar, path.join(vs.workspace, 'target', 'orders-1.0.jar'));
+    const runBefore = await appRun();
+    await vs.runCommand('Go to File');
+    await quickInput().locator('input.input').fill('Hello.java');
+    await quickInput().locator('.monaco-list-row', { hasText: 'Hello.java' }).first().click();
+    const editor = page().locator('.editor-instance .monaco-editor').first();
+    await editor.click();
+    await page().keyboard.type('// saved ');
+    await page().keyboard.press('Control+S');
+    await serves(saveMarker);
+    assert.ok((await appRun()) > runBefore, 'the app was restarted with the new build');
+    await vs.screenshot('clones-9-redeployed-on-save');
+    assert.deepEqual(await vs.errorNotifications(), []);
+  });
+
   test('Delete Clone from the context menu removes it from the tree and the cluster', async () => {
     assert.ok(clone, 'needs the clone of the first test');
     await contextMenu(cloneRow(), 'Delete Clone');
@@ -274,7 +337,7 @@ describe('VS Code: clones from the tree', () => {
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     await waitFor('the clone to leave the tree', async () => (await pane().locator('.monaco-list-row', { has: page().locator('.label-name', { hasText: new RegExp(`^${clone}$`) }) }).count()) === 0 || undefined, { timeoutMs: 30_000, intervalMs: 250 });
-    await vs.screenshot('clones-8-deleted');
+    await vs.screenshot('clones-10-deleted');
     clone = '';
   });
 });

@@ -37,7 +37,12 @@ export function diagnosePod(pod: V1Pod, events: readonly CoreV1Event[], appConta
       return { state: 'failed', error: new DevlaneError('image-pull', `The image "${c.image}" of container "${c.name}" in clone ${name} cannot be pulled (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}). Check the image name and the pull secret, or choose another capture image.`) };
     }
   }
-  const startProblem = cs?.state?.waiting?.reason && startReasons.has(cs.state.waiting.reason) ? cs.state.waiting : cs?.state?.terminated?.reason && startReasons.has(cs.state.terminated.reason) ? cs.state.terminated : undefined;
+  let startProblem = cs?.state?.waiting?.reason && startReasons.has(cs.state.waiting.reason) ? cs.state.waiting : cs?.state?.terminated?.reason && startReasons.has(cs.state.terminated.reason) ? cs.state.terminated : undefined;
+  // The supervisor never exits with 126 or 127 (it ends with 0): those are the codes of a shell
+  // that could not be run at all — "cannot execute" and "not found" — from a runtime that reports
+  // the failed exec as the container's exit rather than as a StartError.
+  const ended = supervised ? [cs?.state?.terminated, cs?.lastState?.terminated].find((t) => t && (t.exitCode === 126 || t.exitCode === 127)) : undefined;
+  if (!startProblem && ended) startProblem = { reason: `exit code ${ended.exitCode}`, message: ended.exitCode === 126 ? '/bin/sh cannot be executed' : '/bin/sh not found' };
   if (startProblem) {
     if (supervised) {
       return {

@@ -3,7 +3,7 @@ import { Emitter } from '../events';
 import { toDevlaneError } from '../errors';
 import type { Session, SessionStatus } from '../sessions/session';
 import { cloneAnnotations, cloneLabels } from './labels';
-import { deletePod, listOwnPods, patchExpiry, type CloneEnv } from './lifecycle';
+import { deletePod, listOwnPods, patchExpiry, renewInClone, type CloneEnv } from './lifecycle';
 import { cloneDefaults, resolveOptions } from './spec/options';
 
 /** When a clone expires, from its annotation; undefined when it has none or it is unreadable. */
@@ -122,6 +122,7 @@ export class CloneKeeper implements Session {
           if (cur && cur.getTime() >= next.getTime()) continue;
           try {
             await patchExpiry(this.env, p, next);
+            await renewInClone(this.env, p, ttlMinutesOf(p) * 60);
             renewed.push(`${p.metadata!.namespace}/${p.metadata!.name}`);
           } catch (e) {
             this.env.log.warn(`heartbeat: could not renew ${p.metadata?.namespace}/${p.metadata?.name}: ${toDevlaneError(e).message}`);

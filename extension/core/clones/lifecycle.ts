@@ -14,7 +14,7 @@ import { defaultAppContainer } from './spec/hygiene';
 import type { OwnerIdentity } from './spec/identity';
 import { resolveOptions, type CloneOptions } from './spec/options';
 import { serviceSelector, type OwningSelector } from './spec/selectors';
-import { isSupervised } from './spec/supervisor';
+import { isSupervised, renewScript } from './spec/supervisor';
 
 /** What every clone operation needs: the cluster, who "I" am, and the server's clock. */
 export interface CloneEnv {
@@ -210,7 +210,7 @@ export async function createClone(env: CloneEnv, sourceRef: ResourceRef, options
   const created = await api({ verb: 'create', resource: 'pods', namespace: ns, name }, () => core(env).createNamespacedPod({ namespace: ns, body: built.pod }));
   env.log.info(`clone ${ns}/${name} created from ${source.kind}/${source.name}${built.notes.length ? `; ${built.notes.join('; ')}` : ''}`);
   try {
-    const pod = await waitRunning(env, created, built.appContainer, options.startCommand === 'keep-alive', opts, progress);
+    const pod = await waitRunning(env, created, built.appContainer, options.startCommand === 'keep-alive', opts, progress, sourceRef);
     return { info: toInfo(pod), pod, notes };
   } catch (e) {
     progress(`rolling back: deleting ${ns}/${name}`);
@@ -261,7 +261,7 @@ function checkCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new DevlaneError('cancelled', 'Clone creation was cancelled.');
 }
 
-async function waitRunning(env: CloneEnv, pod: V1Pod, appContainer: string, supervised: boolean, opts: CreateOptions, progress: CreateProgress): Promise<V1Pod> {
+async function waitRunning(env: CloneEnv, pod: V1Pod, appContainer: string, supervised: boolean, opts: CreateOptions, progress: CreateProgress, source: ResourceRef): Promise<V1Pod> {
   const ns = pod.metadata!.namespace!;
   const name = pod.metadata!.name!;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 180_000);
@@ -271,7 +271,7 @@ async function waitRunning(env: CloneEnv, pod: V1Pod, appContainer: string, supe
     const current = await api({ verb: 'get', resource: 'pods', namespace: ns, name }, () => core(env).readNamespacedPod({ name, namespace: ns }));
     const needEvents = current.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False');
     const events = needEvents ? await podEvents(env, ns, name, current.metadata?.uid) : [];
-    const d = diagnosePod(current, events, appContainer, supervised, { title: 'Clone with Original Command', command: 'devlane.clone.create' });
+    const d = diagnosePod(current, events, appContainer, supervised, { title: 'Clone with Original Command', command: 'devlane.clone.create', args: [source] });
     if (d.state === 'running') return current;
     if (d.state === 'failed') throw d.error;
     if (d.detail !== last) progress((last = d.detail));
@@ -418,7 +418,24 @@ export async function extendClone(env: CloneEnv, namespace: string, name: string
   const proposed = new Date(now.getTime() + minutes * 60_000);
   const next = current && new Date(current).getTime() > proposed.getTime() ? new Date(current) : proposed;
   await patchExpiry(env, pod, next);
+  await renewInClone(env, pod, (next.getTime() - now.getTime()) / 1000);
   return next;
+}
+
+/**
+ * Moves the expiry the keep-alive supervisor enforces inside the clone (its watchdog stops the
+ * app when it passes) to `seconds` from now, on the container's clock. Best effort: the
+ * annotation (the reaper's truth) is already set; a clone without the supervisor has no watchdog.
+ */
+export async function renewInClone(env: CloneEnv, pod: V1Pod, seconds: number): Promise<void> {
+  const info = toInfo(pod);
+  if (!info.supervised || !info.ready) return;
+  try {
+    const r = await execIn(env.kc, info.ref.namespace, info.ref.name, info.appContainer, ['/bin/sh', '-c', renewScript, 'devlane-renew', String(Math.max(1, Math.round(seconds)))], { timeoutMs: 20_000 });
+    if (r.stdout.toString().trim() !== 'ok') env.log.warn(`could not renew the expiry inside ${info.ref.namespace}/${info.ref.name}: ${r.stderr.trim() || 'no answer'}`);
+  } catch (e) {
+    env.log.warn(`could not renew the expiry inside ${info.ref.namespace}/${info.ref.name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function escapePointer(s: string): string {

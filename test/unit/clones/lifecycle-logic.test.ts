@@ -94,6 +94,18 @@ test('diagnosis: running, waiting, unschedulable with the scheduler\'s reason, i
   assert.equal(s.state === 'failed' && s.error.actions[0]?.title, 'Clone with Original Command');
   const orig = diagnosePod(noShell, [], 'app', false);
   assert.equal(orig.state === 'failed' && orig.error.reason, 'internal');
+  // A runtime that reports the failed exec of /bin/sh as the container's exit (126: cannot
+  // execute, 127: not found), seen in its last state while it backs off.
+  for (const exitCode of [126, 127]) {
+    const crashed: V1Pod = { metadata: running.metadata, status: { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }], containerStatuses: [{ name: 'app', image: 'distroless', imageID: '', ready: false, restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode, reason: 'Error' } } }] } };
+    const c = diagnosePod(crashed, [], 'app', true, { title: 'Clone with Original Command', command: 'devlane.clone.create' });
+    assert.equal(c.state === 'failed' && c.error.reason, 'no-shell');
+    assert.match(c.state === 'failed' ? c.error.message : '', new RegExp(`exit code ${exitCode}`));
+    // Without the supervisor, the app's own exit code means nothing about a shell: keep waiting.
+    assert.equal(diagnosePod(crashed, [], 'app', false).state, 'waiting');
+  }
+  const appExit: V1Pod = { metadata: running.metadata, status: { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }], containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } }] } };
+  assert.equal(diagnosePod(appExit, [], 'app', true).state, 'waiting');
 
   const failed = diagnosePod({ metadata: running.metadata, status: { phase: 'Failed', reason: 'DeadlineExceeded' } }, [], 'app', true);
   assert.match(failed.state === 'failed' ? failed.error.message : '', /DeadlineExceeded/);

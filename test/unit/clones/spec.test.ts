@@ -155,6 +155,8 @@ test('a pod clone: keep-alive command, probes, JVM options, /devlane, labels and
   assert.deepEqual(app.volumeMounts!.at(-1), { name: 'devlane', mountPath: '/devlane' });
   assert.deepEqual(pod.spec!.volumes!.at(-1), { name: 'devlane', emptyDir: {} });
   assert.equal(pod.spec!.activeDeadlineSeconds, 24 * 3600);
+  // The supervisor's watchdog starts from the TTL (the heartbeat renews it inside the clone).
+  assert.equal(app.env!.find((e) => e.name === 'DEVLANE_TTL_SECONDS')?.value, String(input().options.ttlMinutes * 60));
   assert.equal(pod.spec!.nodeName, undefined);
   // Out of the Service's and the ReplicaSet's selectors; unrelated labels stay.
   assert.deepEqual(pod.metadata!.labels, {
@@ -204,6 +206,7 @@ test('every option shows in the spec: original command, pin, probes, capture sid
   const env = Object.fromEntries(app.env!.map((e) => [e.name, e.value]));
   assert.equal(env.MODE, 'dev');
   assert.equal(env.NEW, '1');
+  assert.equal(env.DEVLANE_TTL_SECONDS, undefined, 'no supervisor, no watchdog');
   assert.equal(env.JAVA_TOOL_OPTIONS, '-Xmx256m -agentlib:jdwp=transport=dt_socket,server=y,suspend=y,address=*:8000 -Xlog:exceptions=info -Dx=y');
   const cap = spec.containers.find((c) => c.name === captureContainerName)!;
   assert.equal(cap.image, 'example/tcpdump:1');

@@ -17,6 +17,8 @@ clones:
     resources: {limits: {cpu: 500m, memory: 512Mi}}
     env: {LOG_LEVEL: debug}
     labels: {lane: alice}
+    deploy: {artifact: target/classes, readinessPort: 8080, on: save, watch: [src/**, pom.xml]}
+  - {namespace: shop, kind: Deployment, name: inventory, deploy: {on: task, task: "mvn: package"}}
 deploy: {artifact: target/*.jar, restart: true, waitFor: {port: 8080}}
 debug: {sourcePaths: [src/main/java]}
 tunnels:
@@ -33,6 +35,14 @@ test('problems are located at the offending key or value', () => {
   const messages = r.problems.map((p) => `${p.line}:${p.message}`);
   assert.ok(messages.some((m) => m.startsWith('6:') && m.includes('unknown key "optionz"')), messages.join('\n'));
   assert.ok(messages.some((m) => m.startsWith('2:') && m.includes('clones.0.kind: must be one of')), messages.join('\n'));
+});
+
+test('a redeploy mode other than save, task or manual is located at its value', () => {
+  const r = parseDevlaneYaml('version: 1\nclones:\n  - namespace: shop\n    kind: Deployment\n    name: orders\n    deploy: {on: always, watch: src/**}\n');
+  assert.ok(!r.ok);
+  const messages = r.problems.map((p) => `${p.line}:${p.message}`);
+  assert.ok(messages.some((m) => m.startsWith('5:') && m.includes('clones.0.deploy.on: must be one of "save", "task", "manual"')), messages.join('\n'));
+  assert.ok(messages.some((m) => m.startsWith('5:') && m.includes('clones.0.deploy.watch')), messages.join('\n'));
 });
 
 test('YAML syntax errors and a missing version are reported', () => {

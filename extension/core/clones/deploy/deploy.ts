@@ -21,6 +21,12 @@ export interface DeployRequest {
   readonly onProgress?: (message: string) => void;
   /** Bytes of the upload handed to the connection so far, and the total. */
   readonly onUpload?: (sent: number, total: number) => void;
+  /**
+   * When the clone already has exactly this build, do nothing (no upload, no restart) and say so
+   * with `unchanged`. For redeploys Devlane starts by itself: a save that built nothing new must
+   * not restart the app.
+   */
+  readonly skipIfUnchanged?: boolean;
 }
 
 export interface DeployResult {
@@ -32,6 +38,8 @@ export interface DeployResult {
   readonly deletedFiles: number;
   readonly target: string;
   readonly ms: number;
+  /** Nothing was sent and the app was not restarted: the clone had this build (skipIfUnchanged). */
+  readonly unchanged?: boolean;
 }
 
 interface KnownState {
@@ -71,13 +79,20 @@ export class Deployer {
     // front, to find the few files that really changed.
     const single = artifact.kind === 'file' ? artifact.files[0]! : undefined;
     const cached = single ? this.hashes.get(single.abs) : undefined;
-    const streamHash = !!single && !(cached && cached.size === single.size && cached.mtimeMs === single.mtimeMs);
+    // Deciding "unchanged" needs the hash before sending, so skipIfUnchanged hashes up front.
+    const streamHash = !req.skipIfUnchanged && !!single && !(cached && cached.size === single.size && cached.mtimeMs === single.mtimeMs);
     if (!streamHash) progress('hashing the artifact');
     const manifest: Record<string, string> = streamHash ? { [single!.rel]: '0'.repeat(64) } : { ...(await manifestOf(artifact.files, this.hashes)) };
     const key = `${namespace}/${name}`;
     let base = this.known.get(key);
     if (base && base.uid !== info.uid) base = undefined;
     base ??= await this.readState(namespace, name, info.appContainer, info.uid);
+    if (req.skipIfUnchanged && base) {
+      const p = planDeploy(manifest, base.manifest);
+      if (p.changed.length === 0 && p.deleted.length === 0) {
+        return { version: base.version, full: false, sentFiles: 0, sentBytes: 0, deletedFiles: 0, target, ms: Date.now() - started, unchanged: true };
+      }
+    }
 
     const attempt = async (b: KnownState | undefined) => {
       let plan = planDeploy(manifest, b?.manifest);

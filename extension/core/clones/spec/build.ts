@@ -166,6 +166,8 @@ function applyEnv(app: V1Container, options: CloneOptions): void {
       setEnv(app, 'DEVLANE_CAPTURE_FILTER', options.capture.filter);
     }
   }
+  // The supervisor's watchdog stops the app when the heartbeat stops renewing this (see supervisor.ts).
+  if (options.startCommand === 'keep-alive') setEnv(app, 'DEVLANE_TTL_SECONDS', String(Math.round(options.ttlMinutes * 60)));
 }
 
 function mountDevlane(c: V1Container): void {

@@ -79,7 +79,22 @@ export interface DeployOptions {
   /** …or when this text appears in its log. */
   readonly readinessLogLine?: string;
   readonly readinessTimeoutSeconds: number;
+  /**
+   * When Devlane redeploys by itself to the developer's running clones of the workload: after a
+   * save of one of its build inputs (`watch`), after a build task ends well, or only on request.
+   * Unset: the `devlane.clone.redeployOn` setting decides (default `manual`).
+   */
+  readonly on?: RedeployOn;
+  /** Workspace-relative globs of the build inputs whose save redeploys; default defaultBuildInputs. */
+  readonly watch?: readonly string[];
+  /** With `on: task`, only the task of this name redeploys; default any task of the Build group. */
+  readonly task?: string;
 }
+
+export type RedeployOn = 'save' | 'task' | 'manual';
+export const redeployModes: readonly RedeployOn[] = ['save', 'task', 'manual'];
+/** The files a Maven or Gradle build reads, relative to the workspace. */
+export const defaultBuildInputs: readonly string[] = ['src/**', 'pom.xml', 'build.gradle', 'build.gradle.kts', 'settings.gradle', 'settings.gradle.kts'];
 
 export type CloneOptionsInput = DeepPartial<CloneOptions>;
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -140,6 +155,9 @@ function validate(o: CloneOptions): void {
   if (!(o.maxLifetimeHours >= 0)) bad(`Clone option maxLifetimeHours must be 0 (no cap) or more, not ${o.maxLifetimeHours}.`);
   if (o.deploy.readinessPort !== undefined && !validPort(o.deploy.readinessPort)) bad(`Clone option deploy.readinessPort must be a TCP port, not ${o.deploy.readinessPort}.`);
   if (!(o.deploy.readinessTimeoutSeconds > 0)) bad('Clone option deploy.readinessTimeoutSeconds must be more than 0.');
+  if (o.deploy.on !== undefined && !redeployModes.includes(o.deploy.on)) bad(`Clone option deploy.on must be one of ${redeployModes.join(', ')}, not "${String(o.deploy.on)}".`);
+  if (o.deploy.watch !== undefined && (!Array.isArray(o.deploy.watch) || o.deploy.watch.some((g) => typeof g !== 'string' || g === ''))) bad('Clone option deploy.watch must be a list of globs relative to the workspace, e.g. ["src/**", "pom.xml"].');
+  if (o.deploy.task !== undefined && (typeof o.deploy.task !== 'string' || o.deploy.task === '')) bad('Clone option deploy.task must be the name of a task.');
   for (const [k, v] of Object.entries(o.env)) if (typeof v !== 'string' || !/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(k)) bad(`Clone option env: "${k}" is not a valid variable name or its value is not text.`);
   for (const [k, v] of Object.entries(o.labels)) if (typeof v !== 'string' || !validLabelKey(k) || !validLabelValueText(v)) bad(`Clone option labels: "${k}: ${v}" is not a valid Kubernetes label.`);
   if (o.name !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(o.name)) bad(`Clone name "${o.name}" is not a valid pod name (lower-case letters, digits and '-', at most 63).`);

@@ -13,13 +13,18 @@
  * - deploy/current   "<version>\n<entry>\n": before each start the supervisor links the
  *                    deployed version (a folder, or one file in it) at the path in deploy/target
  * - capture/         tcpdump's rotating pcap files; the app starts only once capturing began
+ * - expires          when the clone expires, in seconds since the epoch on this container's clock:
+ *                    set from DEVLANE_TTL_SECONDS at start, moved by Devlane's heartbeat (through
+ *                    exec, so no clock skew). When it passes, a watchdog stops the app and it stays
+ *                    stopped until a deploy or restart: a developer who vanished (VS Code crashed)
+ *                    leaves nothing running beyond the TTL, even before the reaper deletes the pod.
  * The app inherits the supervisor's stdout and stderr, so its output is the container log.
  */
 export const supervisorScript = `# Devlane keep-alive supervisor: keeps the pod up when the app exits; SIGHUP restarts the app.
 D="\${DEVLANE_DIR:-/devlane}"
 mkdir -p "$D/deploy" "$D/capture"
 echo $$ > "$D/supervisor.pid"
-app=0; idle=0; cap=0; restart=0; stop=0; run=0; rc=0
+app=0; idle=0; cap=0; restart=0; stop=0; run=0; rc=0; expired=0; dog=0
 say() { echo "[devlane] $*"; }
 halt() {
   for p in $app $idle; do [ "$p" -gt 0 ] && kill -TERM "$p" 2>/dev/null; done
@@ -27,6 +32,7 @@ halt() {
 }
 trap 'restart=1; halt' HUP
 trap 'stop=1; halt' TERM INT
+trap 'expired=1; [ "$app" -gt 0 ] && halt' USR1
 install() {
   [ -f "$D/deploy/current" ] && [ -f "$D/deploy/target" ] || return 0
   { read -r v; read -r e; } < "$D/deploy/current"
@@ -55,8 +61,18 @@ case "\${DEVLANE_CAPTURE:-off}" in
     fi ;;
   sidecar) waitcapture ;;
 esac
+if [ -n "\${DEVLANE_TTL_SECONDS:-}" ]; then
+  [ -s "$D/expires" ] || echo $(( $(date +%s) + DEVLANE_TTL_SECONDS )) > "$D/expires"
+  ( sent=
+    while kill -0 $$ 2>/dev/null; do
+      e=$(cat "$D/expires" 2>/dev/null)
+      if [ -n "$e" ] && [ "$e" != "$sent" ] && [ "$(date +%s)" -ge "$e" ] 2>/dev/null; then sent=$e; kill -USR1 $$ 2>/dev/null || exit 0; fi
+      sleep "\${DEVLANE_WATCH_SECONDS:-15}"
+    done ) &
+  dog=$!
+fi
 while [ "$stop" = 0 ]; do
-  restart=0
+  restart=0; expired=0
   install
   run=$((run+1))
   "$@" &
@@ -68,16 +84,25 @@ while [ "$stop" = 0 ]; do
   echo "$run $rc" > "$D/app.exit"
   [ "$stop" = 1 ] && break
   if [ "$restart" = 0 ]; then
-    say "app exited with code $rc; the pod stays up. Restart it with 'Devlane: Restart App in Clone' (or kill -HUP $$)"
+    if [ "$expired" = 1 ]; then say "the clone expired (no heartbeat from Devlane): app stopped. A deploy or 'Devlane: Restart App in Clone' starts it again"
+    else say "app exited with code $rc; the pod stays up. Restart it with 'Devlane: Restart App in Clone' (or kill -HUP $$)"; fi
     sleep 2147483647 & idle=$!
-    [ "$restart" = 0 ] && [ "$stop" = 0 ] && wait "$idle"
+    # Only HUP and TERM end the idle wait (they kill it); an expiry signal meanwhile changes nothing.
+    while [ "$restart" = 0 ] && [ "$stop" = 0 ]; do wait "$idle"; kill -0 "$idle" 2>/dev/null || break; done
     kill "$idle" 2>/dev/null; idle=0
   fi
 done
 [ "$cap" -gt 0 ] && kill -TERM "$cap" 2>/dev/null
+[ "$dog" -gt 0 ] && kill "$dog" 2>/dev/null
 say "supervisor stopping"
 exit 0
 `;
+
+/**
+ * Moves the expiry the supervisor's watchdog enforces to `seconds` from now on the container's
+ * own clock. Run through exec as `sh -c <script> devlane-renew <seconds>`.
+ */
+export const renewScript = 'D="${DEVLANE_DIR:-/devlane}"; echo $(( $(date +%s) + $1 )) > "$D/expires.tmp" && mv -f "$D/expires.tmp" "$D/expires" && echo ok';
 
 /** Argv[0] the app command sees as $0 inside the script; shows up in `ps`. */
 export const supervisorName = 'devlane-supervisor';
