@@ -74,9 +74,6 @@ describe('VS Code: clones from the tree', () => {
     vs = await VsCode.start('clones', {
       workspaceFiles: { 'devlane.yaml': yaml, '.vscode/tasks.json': JSON.stringify(tasks, null, 2), 'src/main/java/Hello.java': 'class Hello {}\n' },
       settings: { 'devlane.kubeconfig': cluster.kubeconfigPath },
-      // Also the environment: in code-server the setting has been seen to read as unset once the
-      // workspace's .vscode folder (tasks.json) is loaded, which would drop the connection.
-      env: { KUBECONFIG: cluster.kubeconfigPath },
     });
     yamlWith = (on) => yaml.replace('      readinessPort: 8080\n', `      readinessPort: 8080\n      on: ${on}\n`);
   });

@@ -30,7 +30,7 @@ export function codeServerBin(): string {
 export interface VsCodeOptions {
   /** Files to create in the workspace (relative path → content). */
   readonly workspaceFiles?: Record<string, string>;
-  /** Extra user settings. */
+  /** Extra settings (written to both the User and the Machine settings). */
   readonly settings?: Record<string, unknown>;
   /** Extra environment for the extension host (e.g. KUBECONFIG). */
   readonly env?: NodeJS.ProcessEnv;
@@ -62,6 +62,11 @@ export class VsCode {
       fs.mkdirSync(path.dirname(path.join(workspace, rel)), { recursive: true });
       fs.writeFileSync(path.join(workspace, rel), content);
     }
+    // code-server's window is a remote one: machine-scoped settings (devlane.kubeconfig) from the
+    // User file are ignored once the remote configuration loads, so the test's settings also go
+    // where a code-server user puts them, the Machine (remote) settings.
+    fs.mkdirSync(path.join(userData, 'Machine'), { recursive: true });
+    fs.writeFileSync(path.join(userData, 'Machine', 'settings.json'), JSON.stringify({ ...opts.settings }));
     fs.writeFileSync(
       path.join(userData, 'User', 'settings.json'),
       JSON.stringify({
