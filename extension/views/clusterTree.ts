@@ -5,7 +5,7 @@ import { DevlaneError, toDevlaneError } from '../core/errors';
 import { httpCode } from '../core/kube/probe';
 import { cloneLabels } from '../core/clones/labels';
 import { clonePodSource } from '../core/clones/watch';
-import { ResilientWatch, statusOf } from '../core/observe/resilientWatch';
+import { ResilientWatch } from '../core/observe/resilientWatch';
 import type { ResourceRef } from '../core/kube/resourceRef';
 import { views, type ContextKeys } from '../ids';
 import type { ErrorReason } from '../core/errors';
@@ -127,7 +127,7 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
       const w = new ResilientWatch<V1Pod>(clonePodSource(s.config.kc, namespace), {
         describe: `clone pods${namespace ? ` in ${namespace}` : ''}`,
         log: this.ctx.logger,
-        fatal: (e) => (statusOf(e) === 401 || statusOf(e) === 403 ? new DevlaneError(statusOf(e) === 403 ? 'rbac-forbidden' : 'cluster-unauthorized', `Cannot watch clone pods${namespace ? ` in ${namespace}` : ''}: use Refresh to update the tree.`) : undefined),
+        fatal: (e) => (httpCode(e) === 401 || httpCode(e) === 403 ? new DevlaneError(httpCode(e) === 403 ? 'rbac-forbidden' : 'cluster-unauthorized', `Cannot watch clone pods${namespace ? ` in ${namespace}` : ''}: use Refresh to update the tree.`) : undefined),
       });
       w.onDidChange((c) => {
         if (c.type !== 'sync') this.refreshSoon(c.item.metadata?.namespace);

@@ -47,6 +47,8 @@ function classify(e: unknown, server: string): DevlaneError {
 
 /** The HTTP status of a client-node ApiException, if that is what this is. */
 export function httpCode(e: unknown): number | undefined {
-  const c = (e as { code?: unknown } | null)?.code;
-  return typeof c === 'number' ? c : undefined;
+  // client-node's ApiException carries `code`; watch and log requests fail with `statusCode`.
+  const o = e as { code?: unknown; statusCode?: unknown } | null;
+  if (typeof o?.code === 'number') return o.code;
+  return typeof o?.statusCode === 'number' ? o.statusCode : undefined;
 }

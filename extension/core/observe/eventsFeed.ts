@@ -10,7 +10,8 @@ import type { Logger } from '../log';
 import type { ResourceRef } from '../kube/resourceRef';
 import { explainEvent, explainPodStatus, type Explanation } from './explain';
 import { classifyApiError } from './kubeErrors';
-import { ResilientWatch, statusOf, type ListWatchSource } from './resilientWatch';
+import { ResilientWatch, type ListWatchSource } from './resilientWatch';
+import { httpCode } from '../kube/probe';
 import { EventTimeline, type TimelineEntry } from './timeline';
 
 export interface EventsSnapshot {
@@ -74,7 +75,7 @@ export class EventsFeed implements Disposable {
       describe: `events of ${target.kind} ${target.namespace}/${target.name}`,
       log,
       fatal: (e) => {
-        const code = statusOf(e);
+        const code = httpCode(e);
         return code === 403 || code === 401 ? classifyApiError(e, { verb: 'list and watch', resource: 'events', namespace: target.namespace }) : undefined;
       },
     });
@@ -154,7 +155,7 @@ export class EventsFeed implements Disposable {
     try {
       pod = await api.readNamespacedPod({ name: this.target.name, namespace: ns });
     } catch (e) {
-      const code = statusOf(e);
+      const code = httpCode(e);
       if (code === 404) {
         this.state = 'gone';
         this.error = new DevlaneError('not-found', `Pod "${this.target.name}" no longer exists in namespace "${ns}". The events seen so far are kept.`);

@@ -13,7 +13,8 @@ import type { Logger } from '../log';
 import type { Session, SessionStatus } from '../sessions/session';
 import { classifyApiError } from './kubeErrors';
 import { LineSplitter, splitTimestamp, defaultMaxLineLength, type LogLine } from './logModel';
-import { ResilientWatch, statusOf } from './resilientWatch';
+import { ResilientWatch } from './resilientWatch';
+import { httpCode } from '../kube/probe';
 
 export interface LogFollowOptions {
   readonly namespace: string;
@@ -95,7 +96,7 @@ export class LogFollow implements Session {
           return { abort: () => ctl.abort() };
         },
       },
-      { describe: `pod ${namespace}/${pod} for its log`, log: this.log, fatal: (e) => (statusOf(e) === 403 ? new DevlaneError('rbac-forbidden', 'no pod watch') : undefined) },
+      { describe: `pod ${namespace}/${pod} for its log`, log: this.log, fatal: (e) => (httpCode(e) === 403 ? new DevlaneError('rbac-forbidden', 'no pod watch') : undefined) },
     );
     this.podWatch = w;
     w.onDidChange((c) => {
@@ -182,7 +183,7 @@ export class LogFollow implements Session {
     try {
       return await this.kc.makeApiClient(CoreV1Api).readNamespacedPod({ name: this.options.pod, namespace: this.options.namespace });
     } catch (e) {
-      return statusOf(e) === 404 ? 'gone' : undefined;
+      return httpCode(e) === 404 ? 'gone' : undefined;
     }
   }
 
@@ -192,7 +193,7 @@ export class LogFollow implements Session {
 
   private async explainFailure(e: unknown): Promise<DevlaneError> {
     const o = this.options;
-    const code = statusOf(e);
+    const code = httpCode(e);
     if (code === 403) return classifyApiError(e, { verb: 'get', resource: 'pods/log', namespace: o.namespace, name: o.pod }) as DevlaneError;
     const pod = await this.readPod();
     if (pod === 'gone') return this.goneError();

@@ -4,6 +4,7 @@
  * (that version was compacted away) re-lists and replaces the whole state. Other failures retry with
  * a growing delay; 401/403/404 stop it, since retrying cannot fix them.
  */
+import { httpCode } from '../kube/probe';
 import { DevlaneError } from '../errors';
 import { Emitter, type Disposable } from '../events';
 import type { Logger } from '../log';
@@ -116,7 +117,7 @@ export class ResilientWatch<T extends KubeObject> implements Disposable {
           ended = true;
           this.current = undefined;
           if (this.stopped) return;
-          if (gone || statusOf(err) === 410) {
+          if (gone || httpCode(err) === 410) {
             this.stats.gone++;
             this.opts.log.debug(`${this.opts.describe}: resourceVersion ${this.resourceVersion} is gone; listing again`);
             void this.relist();
@@ -133,7 +134,7 @@ export class ResilientWatch<T extends KubeObject> implements Disposable {
       else if (!ended) this.setState({ state: 'watching' });
       else this.current = undefined;
     } catch (e) {
-      if (statusOf(e) === 410) {
+      if (httpCode(e) === 410) {
         this.stats.gone++;
         void this.relist();
       } else this.failed(e, () => this.rewatch());
@@ -170,10 +171,3 @@ export class ResilientWatch<T extends KubeObject> implements Disposable {
   }
 }
 
-/** The HTTP status in whatever client-node threw (ApiException.code, watch error statusCode, a Status body). */
-export function statusOf(e: unknown): number | undefined {
-  const o = e as { code?: unknown; statusCode?: unknown; body?: unknown } | null;
-  if (typeof o?.code === 'number') return o.code;
-  if (typeof o?.statusCode === 'number') return o.statusCode;
-  return undefined;
-}
