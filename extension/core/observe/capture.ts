@@ -10,7 +10,7 @@ import { DevlaneError } from '../errors';
 import { Emitter } from '../events';
 import type { Logger } from '../log';
 import type { Session, SessionStatus } from '../sessions/session';
-import { execCollect, openExec, type ExecResult, type ExecTarget } from './exec';
+import { execCollect, openExec, type ExecResult, type ExecTarget } from '../kube/exec';
 import { forbidden } from './kubeErrors';
 import { LineSplitter } from './logModel';
 import { parseTcpdumpLine, type PacketRow } from './tcpdumpLine';

@@ -10,7 +10,7 @@ import { DevlaneError } from '../errors';
 import { Emitter, type Disposable } from '../events';
 import type { Logger } from '../log';
 import { CommandLineExtractor, type AuditLog, type AuditTarget } from './audit';
-import { ExecRefused, openExec, type ExecTarget } from './exec';
+import { ExecRefused, openExec, type ExecTarget } from '../kube/exec';
 import { forbidden } from './kubeErrors';
 import { exitCodeOf } from '../kube/execStatus';
 

@@ -19,7 +19,7 @@ import { parseSchedulingMessage } from '../../../extension/core/observe/explain'
 import { LogFollow, type LogEnd } from '../../../extension/core/observe/logFollow';
 import type { LogLine } from '../../../extension/core/observe/logModel';
 import { CaptureSession, checkFilter, openStartCapture } from '../../../extension/core/observe/capture';
-import { execCollect } from '../../../extension/core/observe/exec';
+import { execCollect } from '../../../extension/core/kube/exec';
 import { readPcap } from '../../../extension/core/observe/pcap';
 import { httpExchanges } from '../../../extension/core/observe/http';
 import { AuditLog, readAuditLog } from '../../../extension/core/observe/audit';

@@ -1,9 +1,9 @@
-/** Running a command in a pod's container through the exec subresource. */
+/** Running a command in a pod's container through the exec subresource (shared by observe and clones). */
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
-import { exitCodeOf } from '../kube/execStatus';
+import { exitCodeOf } from './execStatus';
 
 export interface ExecTarget {
   readonly namespace: string;
