@@ -242,7 +242,10 @@ export function registerClones(ctx: DevlaneContext): void {
       // The tree follows clone pods by itself (a watch): no refresh needed here.
       const created = await withProgress(`Cloning ${ref.kind} ${ref.namespace}/${ref.name}`, (signal, report) => createClone(env, ref, chosen.options, { signal, onProgress: report }));
       const info = created.info;
-      void vscode.window.showInformationMessage(`Clone ${info.ref.namespace}/${info.ref.name} is running on ${info.node ?? 'its node'}.`);
+      const running = `Clone ${info.ref.namespace}/${info.ref.name} is running on ${info.node ?? 'its node'}`;
+      // Without a lease nothing deletes the clone while VS Code is closed: the user must know.
+      if (created.noLease) void vscode.window.showWarningMessage(`${running}; ${created.noLease}`);
+      else void vscode.window.showInformationMessage(`${running}.`);
       if (created.notes.length) ctx.log.info(`clone ${info.ref.name}: ${created.notes.join('; ')}`);
     } catch (e) {
       if (isDevlaneError(e) && e.reason === 'no-shell') {

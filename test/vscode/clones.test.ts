@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { VsCode } from './support/codeServer';
 import { execInPod, testCluster } from '../support/cluster';
 import { waitFor } from '../support/wait';
 import { cloneAnnotations, cloneLabels } from '../../extension/core/clones/labels';
+import { leaseName, leaseOf, leaseStart } from '../../extension/core/clones/lease';
 import { ownerIdentity } from '../../extension/core/clones/spec/identity';
 import { appCommandOf, isSupervised } from '../../extension/core/clones/spec/supervisor';
 import { httpGetViaPortForward } from '../integration/clones/httpViaPortForward';
@@ -86,7 +87,13 @@ describe('VS Code: clones from the tree', () => {
 
   after(async () => {
     await vs?.close();
-    if (core) for (const p of await myClones().catch(() => [])) await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+    if (core) {
+      for (const p of await myClones().catch(() => [])) {
+        await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+        const lease = leaseOf(p);
+        if (lease) await kc.makeApiClient(BatchV1Api).deleteNamespacedJob({ name: lease.name, namespace, propagationPolicy: 'Background' }).catch(() => undefined);
+      }
+    }
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -240,6 +247,10 @@ describe('VS Code: clones from the tree', () => {
     await waitFor('the tree to show the new expiry', async () => /expires in (8h|7h5\dm)/.test(await cloneRow().innerText().catch(() => '')) || undefined, { timeoutMs: 30_000, intervalMs: 250 });
     const after = Date.parse((await readClone()).metadata!.annotations![cloneAnnotations.expiresAt]!);
     assert.ok(after - before > 5 * 3600_000, `expiry moved by ${(after - before) / 60_000} min`);
+    // The clone's lease (which deletes it if VS Code goes away) moved with it.
+    const lease = await kc.makeApiClient(BatchV1Api).readNamespacedJob({ name: leaseName(clone), namespace });
+    const leaseEnds = leaseStart(lease)!.getTime() + lease.spec!.activeDeadlineSeconds! * 1000;
+    assert.ok(Math.abs(leaseEnds - after) < 5_000, `the lease ends ${(leaseEnds - after) / 1000} s from the expiry`);
     await vs.screenshot('clones-4-extended');
   });
 
@@ -333,6 +344,7 @@ describe('VS Code: clones from the tree', () => {
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
+    await waitFor('its lease to be gone', () => kc.makeApiClient(BatchV1Api).readNamespacedJob({ name: leaseName(clone), namespace }).then(() => undefined, (e: unknown) => (e as { code?: number }).code === 404 || undefined), { timeoutMs: 60_000, intervalMs: 500 });
     await waitFor('the clone to leave the tree', async () => (await pane().locator('.monaco-list-row', { has: page().locator('.label-name', { hasText: new RegExp(`^${clone}$`) }) }).count()) === 0 || undefined, { timeoutMs: 30_000, intervalMs: 250 });
     await vs.screenshot('clones-10-deleted');
     clone = '';

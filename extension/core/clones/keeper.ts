@@ -1,9 +1,11 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { Emitter } from '../events';
 import { toDevlaneError } from '../errors';
 import type { Session, SessionStatus } from '../sessions/session';
 import { cloneAnnotations, cloneLabels } from './labels';
-import { deletePod, listOwnPods, patchExpiry, renewInClone, type CloneEnv } from './lifecycle';
+import { httpCode } from '../kube/probe';
+import { deleteLease, leaseLabels, leaseOf, listOwnLeases, orphanLeases, renewLease } from './lease';
+import { deleteLeaseOf, deletePod, listOwnPods, patchExpiry, renewInClone, type CloneEnv } from './lifecycle';
 import { cloneDefaults, resolveOptions } from './spec/options';
 
 /** When a clone expires, from its annotation; undefined when it has none or it is unreadable. */
@@ -44,11 +46,15 @@ export interface KeeperOptions {
   readonly intervalMs?: number;
   /** Namespaces to look in when listing cluster-wide is forbidden. */
   readonly namespaces?: () => readonly string[];
+  /** How old a lease without a clone must be before the reaper deletes it (its clone may be being created). */
+  readonly orphanLeaseGraceMs?: number;
 }
 
 export interface TickResult {
   readonly renewed: readonly string[];
   readonly reaped: readonly string[];
+  /** Leases deleted because they held no clone. */
+  readonly orphanLeases: readonly string[];
 }
 
 /**
@@ -96,6 +102,7 @@ export class CloneKeeper implements Session {
   private async beat(): Promise<TickResult> {
     const renewed: string[] = [];
     const reaped: string[] = [];
+    const orphans: string[] = [];
     try {
       const pods = await listOwnPods(this.env, this.opts.namespaces?.() ?? []);
       await this.env.clock.refresh();
@@ -106,6 +113,7 @@ export class CloneKeeper implements Session {
         const name = p.metadata!.name!;
         try {
           await deletePod(this.env, ns, name, p.metadata?.uid, p.metadata?.resourceVersion);
+          await deleteLeaseOf(this.env, p);
           reaped.push(`${ns}/${name}`);
           this.env.log.info(`reaper: deleted expired clone ${ns}/${name} (expired ${expiryOf(p)?.toISOString()})`);
         } catch (e) {
@@ -121,6 +129,8 @@ export class CloneKeeper implements Session {
           const cur = expiryOf(p);
           if (cur && cur.getTime() >= next.getTime()) continue;
           try {
+            // The lease first, so the annotation never promises more than the cluster will keep.
+            await renewLease(this.env, p, next);
             await patchExpiry(this.env, p, next);
             await renewInClone(this.env, p, ttlMinutesOf(p) * 60);
             renewed.push(`${p.metadata!.namespace}/${p.metadata!.name}`);
@@ -129,6 +139,7 @@ export class CloneKeeper implements Session {
           }
         }
       }
+      orphans.push(...(await this.reapOrphanLeases(pods, now)));
       this.set({ state: 'running', detail: `${pods.length - reaped.length} clone(s)` });
     } catch (e) {
       const err = toDevlaneError(e);
@@ -136,7 +147,40 @@ export class CloneKeeper implements Session {
       this.set({ state: 'degraded', detail: err.message });
       throw err;
     }
-    return { renewed, reaped };
+    return { renewed, reaped, orphanLeases: orphans };
+  }
+
+  /** Leases of this owner that hold no clone any more; best effort, a failure here never degrades the keeper. */
+  private async reapOrphanLeases(pods: readonly V1Pod[], now: Date): Promise<string[]> {
+    const deleted: string[] = [];
+    try {
+      const jobs = await listOwnLeases(this.env, this.opts.namespaces?.() ?? []);
+      for (const j of orphanLeases(jobs, pods, this.env.owner.label, now, this.opts.orphanLeaseGraceMs)) {
+        const ns = j.metadata!.namespace!;
+        const name = j.metadata!.name!;
+        // The pod list may not cover every namespace (RBAC fallback): ask for the clone itself
+        // before deleting what may be its lease — deleting a live clone's lease deletes the clone.
+        if (await this.leaseHoldsClone(j)) continue;
+        await deleteLease(this.env, ns, name, j.metadata!.uid);
+        deleted.push(`${ns}/${name}`);
+        this.env.log.info(`reaper: deleted lease ${ns}/${name}, which held no clone`);
+      }
+    } catch (e) {
+      this.env.log.info(`reaper: orphan leases left for now: ${toDevlaneError(e).message}`);
+    }
+    return deleted;
+  }
+
+  /** Whether the clone the lease was made for exists and still hangs on it; true when that cannot be told. */
+  private async leaseHoldsClone(job: V1Job): Promise<boolean> {
+    const clone = job.metadata?.labels?.[leaseLabels.clone];
+    if (!clone) return false;
+    try {
+      const pod = await this.env.kc.makeApiClient(CoreV1Api).readNamespacedPod({ name: clone, namespace: job.metadata!.namespace! });
+      return !pod.metadata?.deletionTimestamp && leaseOf(pod)?.uid === job.metadata?.uid;
+    } catch (e) {
+      return httpCode(e) !== 404;
+    }
   }
 
   private set(s: SessionStatus): void {

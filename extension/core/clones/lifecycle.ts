@@ -8,6 +8,7 @@ import { api, classifyApiError } from './apiErrors';
 import { diagnosePod } from './diagnose';
 import { execIn } from './exec';
 import { cloneAnnotations, cloneLabels, devlaneDir, ownerSelector } from './labels';
+import { createLease, deleteLease, leaseOf, leaseOwnerReference, renewLease } from './lease';
 import type { ServerClock } from './serverClock';
 import { buildClonePod, type CloneSource } from './spec/build';
 import { defaultAppContainer } from './spec/hygiene';
@@ -40,6 +41,8 @@ export interface CloneInfo {
   readonly supervised: boolean;
   readonly options?: CloneOptions;
   readonly ready: boolean;
+  /** The lease Job that deletes the clone at its expiry without Devlane; absent when it was made without one (RBAC). */
+  readonly lease?: string;
 }
 
 export type SourceKind = 'Pod' | 'Deployment' | 'StatefulSet' | 'ReplicaSet';
@@ -61,6 +64,8 @@ export interface Created {
   readonly info: CloneInfo;
   readonly pod: V1Pod;
   readonly notes: readonly string[];
+  /** Set when the clone was made without a lease (RBAC): what is missing; also in `notes`. */
+  readonly noLease?: string;
 }
 
 function core(env: CloneEnv): CoreV1Api {
@@ -206,15 +211,44 @@ export async function createClone(env: CloneEnv, sourceRef: ResourceRef, options
   const name = built.pod.metadata!.name!;
   notes.push(...built.notes);
   checkCancelled(opts.signal);
-  progress(`creating pod ${ns}/${name}`);
-  const created = await api({ verb: 'create', resource: 'pods', namespace: ns, name }, () => core(env).createNamespacedPod({ namespace: ns, body: built.pod }));
-  env.log.info(`clone ${ns}/${name} created from ${source.kind}/${source.name}${built.notes.length ? `; ${built.notes.join('; ')}` : ''}`);
+  // The lease first: the pod must name it as an owner, which takes the Job's uid.
+  progress(`creating the lease of ${ns}/${name}`);
+  const image = built.pod.spec?.containers.find((c) => c.name === built.appContainer)?.image ?? built.pod.spec?.containers[0]?.image ?? 'busybox';
+  const lease = await createLease(env, { namespace: ns, cloneName: name, cloneLabels: built.pod.metadata?.labels ?? {}, image, ttlSeconds: options.ttlMinutes * 60 });
+  const leaseJob = 'job' in lease ? lease.job : undefined;
+  let noLease: string | undefined;
+  if (leaseJob) {
+    // Added after spec hygiene (which drops the source's owners): the lease is the clone's only owner.
+    built.pod.metadata!.ownerReferences = [leaseOwnerReference(leaseJob)];
+  } else if ('refused' in lease) {
+    // A clone without a lease still expires through the reaper (next start of VS Code) and the
+    // pod's own activeDeadlineSeconds cap; refusing the clone would leave a narrow-RBAC user with nothing.
+    const warning = (noLease = `no lease: the cluster will not delete this clone by itself at its expiry if VS Code is closed (only the reaper at the next start${options.maxLifetimeHours > 0 ? `, or the ${options.maxLifetimeHours} h cap,` : ''} will). ${lease.refused.message}`);
+    notes.push(warning);
+    env.log.warn(`clone ${ns}/${name}: ${warning}`);
+  }
+  const dropLease = async () => {
+    if (!leaseJob) return;
+    await deleteLease(env, ns, leaseJob.metadata!.name!, leaseJob.metadata!.uid).catch((d: unknown) => env.log.error(`rollback of the lease of clone ${ns}/${name} failed (it expires by itself in ${options.ttlMinutes} min): ${d instanceof Error ? d.message : String(d)}`));
+  };
+  let created: V1Pod;
+  try {
+    checkCancelled(opts.signal);
+    progress(`creating pod ${ns}/${name}`);
+    created = await api({ verb: 'create', resource: 'pods', namespace: ns, name }, () => core(env).createNamespacedPod({ namespace: ns, body: built.pod }));
+  } catch (e) {
+    if (leaseJob) progress(`rolling back: deleting the lease of ${ns}/${name}`);
+    await dropLease();
+    throw e;
+  }
+  env.log.info(`clone ${ns}/${name} created from ${source.kind}/${source.name}${leaseJob ? ` with lease ${leaseJob.metadata?.name}` : ''}${built.notes.length ? `; ${built.notes.join('; ')}` : ''}`);
   try {
     const pod = await waitRunning(env, created, built.appContainer, options.startCommand === 'keep-alive', opts, progress, sourceRef);
-    return { info: toInfo(pod), pod, notes };
+    return { info: toInfo(pod), pod, notes, ...(noLease ? { noLease } : {}) };
   } catch (e) {
     progress(`rolling back: deleting ${ns}/${name}`);
     await deletePod(env, ns, name, created.metadata?.uid).catch((d: unknown) => env.log.error(`rollback of clone ${ns}/${name} failed: ${d instanceof Error ? d.message : String(d)}`));
+    await dropLease();
     throw e;
   }
 }
@@ -330,6 +364,7 @@ export function toInfo(pod: V1Pod): CloneInfo {
     pod.status?.reason;
   const expiresText = a[cloneAnnotations.expiresAt];
   const expires = expiresText ? new Date(expiresText) : undefined;
+  const lease = leaseOf(pod);
   return {
     ref: { kind: 'Clone', namespace: m.namespace ?? '', name: m.name ?? '' },
     uid: m.uid ?? '',
@@ -344,6 +379,7 @@ export function toInfo(pod: V1Pod): CloneInfo {
     supervised: isSupervised(app?.command),
     ...(parseOptions(a[cloneAnnotations.options]) ? { options: parseOptions(a[cloneAnnotations.options])! } : {}),
     ready: pod.status?.phase === 'Running' && !!cs?.state?.running,
+    ...(lease ? { lease: lease.name } : {}),
   };
 }
 
@@ -405,6 +441,19 @@ export async function deletePod(env: CloneEnv, namespace: string, name: string, 
 export async function deleteClone(env: CloneEnv, namespace: string, name: string): Promise<void> {
   const pod = await getOwnClone(env, namespace, name);
   await deletePod(env, namespace, name, pod.metadata?.uid);
+  await deleteLeaseOf(env, pod);
+}
+
+/** Deletes a clone's lease after its pod; a failure only costs a Job that expires by itself. */
+export async function deleteLeaseOf(env: CloneEnv, pod: V1Pod): Promise<void> {
+  const lease = leaseOf(pod);
+  if (!lease) return;
+  const namespace = pod.metadata!.namespace!;
+  try {
+    await deleteLease(env, namespace, lease.name, lease.uid);
+  } catch (e) {
+    env.log.warn(`could not delete the lease ${namespace}/${lease.name} of clone ${pod.metadata?.name} (it is removed when it expires): ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /**
@@ -417,6 +466,9 @@ export async function extendClone(env: CloneEnv, namespace: string, name: string
   const current = pod.metadata?.annotations?.[cloneAnnotations.expiresAt];
   const proposed = new Date(now.getTime() + minutes * 60_000);
   const next = current && new Date(current).getTime() > proposed.getTime() ? new Date(current) : proposed;
+  // The lease first: if it cannot move, the cluster deletes the clone at the old time, and the
+  // annotation must not promise otherwise.
+  await renewLease(env, pod, next);
   await patchExpiry(env, pod, next);
   await renewInClone(env, pod, (next.getTime() - now.getTime()) / 1000);
   return next;

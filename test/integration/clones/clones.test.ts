@@ -4,6 +4,7 @@ import { DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type 
 import { isDevlaneError } from '../../../extension/core/errors';
 import { execIn } from '../../../extension/core/clones/exec';
 import { cloneAnnotations, cloneLabels } from '../../../extension/core/clones/labels';
+import { leaseName } from '../../../extension/core/clones/lease';
 import { createClone, deleteClone, extendClone, listClones, podsOfWorkload, restartApp, type CloneEnv } from '../../../extension/core/clones/lifecycle';
 import { captureContainerName, captureFile } from '../../../extension/core/clones/spec/build';
 import { resolveOptions } from '../../../extension/core/clones/spec/options';
@@ -76,7 +77,8 @@ test('a clone of a Deployment runs the app under the supervisor with every optio
     assert.equal(labels.lane, 'alice');
     assert.equal(labels.tier, 'backend');
     assert.equal(labels.app, undefined, 'out of the Service and Deployment selectors');
-    assert.equal(pod.metadata!.ownerReferences, undefined);
+    // The source's owner (its ReplicaSet) is dropped; the only owner is the clone's lease Job.
+    assert.deepEqual(pod.metadata!.ownerReferences?.map((o) => [o.kind, o.name, o.controller]), [['Job', leaseName(info.ref.name), false]]);
     // The expiry is on the server's clock: TTL after the creation the server stamped.
     const expires = Date.parse(pod.metadata!.annotations![cloneAnnotations.expiresAt]!);
     const created = new Date(pod.metadata!.creationTimestamp!).getTime();

@@ -1,8 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreV1Api, RbacAuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, RbacAuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { isDevlaneError } from '../../../extension/core/errors';
 import { CloneKeeper, expiryOf } from '../../../extension/core/clones/keeper';
+import { leaseName } from '../../../extension/core/clones/lease';
+import { httpCode } from '../../../extension/core/kube/probe';
 import { createClone, deleteClone, getOwnClone, listClones, patchExpiry, type CloneEnv } from '../../../extension/core/clones/lifecycle';
 import { ServerClock } from '../../../extension/core/clones/serverClock';
 import { resolveOptions } from '../../../extension/core/clones/spec/options';
@@ -53,6 +55,8 @@ test('the reaper deletes only the current owner\'s expired clones, by the server
       await skewedKeeper.dispose();
     }
     await waitFor('a1 to be deleted', async () => !(await exists(a1!.info.ref.name)), { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor("a1's lease to be deleted with it", () => kc.makeApiClient(BatchV1Api).readNamespacedJob({ name: leaseName(a1!.info.ref.name), namespace: fx.namespace }).then(() => undefined, (e: unknown) => httpCode(e) === 404 || undefined), { timeoutMs: 60_000, intervalMs: 250 });
+    assert.ok(b1!.info.lease && (await kc.makeApiClient(BatchV1Api).readNamespacedJob({ name: b1!.info.lease, namespace: fx.namespace })), "someone else's lease stays");
     assert.ok(await exists(a2!.info.ref.name), 'a live clone of the same owner stays');
     assert.ok(await exists(b1!.info.ref.name), "someone else's expired clone stays");
 
