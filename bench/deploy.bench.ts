@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { clusterUp, ensureBinaries } from '../cluster/api';
 import { Deployer } from '../extension/core/clones/deploy/deploy';
-import { execIn } from '../extension/core/clones/exec';
+import { execIn } from '../extension/core/kube/exec';
 import { createClone, deleteClone, type CloneEnv } from '../extension/core/clones/lifecycle';
 import { ServerClock } from '../extension/core/clones/serverClock';
 import { ownerIdentity } from '../extension/core/clones/spec/identity';

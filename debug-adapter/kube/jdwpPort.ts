@@ -1,5 +1,5 @@
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { execIn } from '../../extension/core/clones/exec';
+import { execIn } from '../../extension/core/kube/exec';
 
 /** Annotation a pod can carry to name its JDWP port (as Skaffold does for its debug transform). */
 export const jdwpPortAnnotation = 'devlane.dev/jdwp-port';

@@ -3,7 +3,7 @@ import { DevlaneError, toDevlaneError } from '../core/errors';
 import { readCloneOptionsFile } from '../core/clones/config';
 import { findArtifact } from '../core/clones/deploy/artifact';
 import type { Deployer, DeployResult } from '../core/clones/deploy/deploy';
-import { execIn } from '../core/clones/exec';
+import { execIn } from '../core/kube/exec';
 import { createClone, listClones, sourceKinds, type CloneEnv, type CloneInfo, type SourceKind } from '../core/clones/lifecycle';
 import { cloneDefaults, resolveOptions, type CloneOptions } from '../core/clones/spec/options';
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { VsCode } from './support/codeServer';
+import { clickInline, hoverUntilVisible, VsCode } from './support/codeServer';
 import { execInPod, testCluster } from '../support/cluster';
 import { waitFor } from '../support/wait';
 import { cloneAnnotations, cloneLabels } from '../../extension/core/clones/labels';
@@ -171,8 +171,7 @@ describe('VS Code: clones from the tree', () => {
     await widenSideBar();
     await expand(namespace);
     await row('orders').waitFor({ timeout: 30_000 });
-    await row('orders').hover();
-    await row('orders').locator('.action-label[aria-label^="Clone Pod"]').click();
+    await clickInline(row('orders'), '.action-label[aria-label^="Clone Pod"]');
 
     await quickInput().locator('.quick-input-title', { hasText: `Clone Deployment ${namespace}/orders: options` }).waitFor({ timeout: 30_000 });
     const checked = await quickInput()
@@ -202,8 +201,7 @@ describe('VS Code: clones from the tree', () => {
     await vs.screenshot('clones-3-running');
     // Listed in its namespace too, with the clone actions rather than "Clone Pod…".
     const listed = pane().locator('.monaco-list-row', { has: page().locator('.label-name', { hasText: new RegExp(`^${clone}$`) }), hasNotText: 'expires in' }).first();
-    await listed.hover();
-    await listed.locator('.action-label[aria-label="Deploy to Clone"]').waitFor({ timeout: 15_000 });
+    await hoverUntilVisible(listed, '.action-label[aria-label="Deploy to Clone"]');
     assert.equal(await listed.locator('.action-label[aria-label^="Clone Pod"]').count(), 0);
 
     const pod: V1Pod = await readClone();
@@ -260,8 +258,7 @@ describe('VS Code: clones from the tree', () => {
     fs.mkdirSync(path.join(vs.workspace, 'target'), { recursive: true });
     fs.copyFileSync(jar, path.join(vs.workspace, 'target', 'orders-1.0.jar'));
     await vs.runCommand('Notifications: Clear All Notifications');
-    await cloneRow().hover();
-    await cloneRow().locator('.action-label[aria-label="Deploy to Clone"]').click();
+    await clickInline(cloneRow(), '.action-label[aria-label="Deploy to Clone"]');
     await notification(`Deploying orders-1.0.jar to ${clone}`);
     await vs.screenshot('clones-5-deploying');
     await page().locator('.statusbar-item', { hasText: `orders-1.0.jar → ${clone}` }).waitFor({ timeout: 120_000 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { AuthorizationV1Api, BatchV1Api, PatchStrategy, setHeaderOptions, type V1Job, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
 import { DevlaneError } from '../errors';
 import { httpCode } from '../kube/probe';
-import { api, classifyApiError } from './apiErrors';
+import { api, classifyApiError } from '../kube/apiErrors';
 import { cloneLabels } from './labels';
 import type { CloneEnv } from './lifecycle';
 

@@ -1,5 +1,5 @@
 import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
-import { api } from './apiErrors';
+import { api } from '../kube/apiErrors';
 
 /**
  * The API server's idea of "now". Expiry is judged by the server's clock, never the laptop's: a

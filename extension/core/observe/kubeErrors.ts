@@ -1,6 +1,7 @@
 /** Failures of the observe features' API calls as DevlaneErrors that name the verb and resource. */
 import { DevlaneError } from '../errors';
 import { httpCode } from '../kube/probe';
+import { forbiddenError } from '../kube/apiErrors';
 
 export interface Access {
   readonly verb: string;
@@ -11,8 +12,7 @@ export interface Access {
 }
 
 export function forbidden(a: Access, cause?: unknown): DevlaneError {
-  const what = a.name ? `${a.resource} of ${a.name}` : a.resource;
-  return new DevlaneError('rbac-forbidden', `Your Kubernetes user may not ${a.verb} ${what} in namespace "${a.namespace}" (403). Ask a cluster admin for "${a.verb}" on "${a.resource}" in that namespace.`, { cause, detail: `verb=${a.verb} resource=${a.resource} namespace=${a.namespace}` });
+  return forbiddenError({ verb: a.verb, resource: a.resource, namespace: a.namespace, ...(a.name ? { object: a.name } : {}) }, cause);
 }
 
 /** Turns an API failure into the error the views show; `undefined` when it is not one of these. */

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { isDevlaneError } from '../../../extension/core/errors';
-import { execIn } from '../../../extension/core/clones/exec';
+import { execIn } from '../../../extension/core/kube/exec';
 import { cloneAnnotations, cloneLabels } from '../../../extension/core/clones/labels';
 import { leaseName } from '../../../extension/core/clones/lease';
 import { createClone, deleteClone, extendClone, listClones, podsOfWorkload, restartApp, type CloneEnv } from '../../../extension/core/clones/lifecycle';

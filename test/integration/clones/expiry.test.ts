@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { execIn } from '../../../extension/core/clones/exec';
+import { execIn } from '../../../extension/core/kube/exec';
 import { createClone, deleteClone, extendClone, getOwnClone, renewInClone, restartApp, type CloneEnv } from '../../../extension/core/clones/lifecycle';
 import { resolveOptions } from '../../../extension/core/clones/spec/options';
 import { waitFor } from '../../support/wait';

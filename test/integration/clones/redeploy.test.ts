@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { readSavedClones } from '../../../extension/core/clones/config';
 import { Deployer } from '../../../extension/core/clones/deploy/deploy';
-import { execIn } from '../../../extension/core/clones/exec';
+import { execIn } from '../../../extension/core/kube/exec';
 import { createClone, deleteClone, listClones, type CloneEnv } from '../../../extension/core/clones/lifecycle';
 import { Redeployer, type RedeployEvent } from '../../../extension/core/clones/redeploy';
 import { resolveOptions } from '../../../extension/core/clones/spec/options';

@@ -265,11 +265,11 @@ test('RBAC: a user without logs, exec or events rights is told which verb on whi
   await follow.start();
   const logEnd = await waitFor('the log to fail', () => end, { timeoutMs: 30_000 });
   assert.ok(logEnd.why === 'failed' && logEnd.error.reason === 'rbac-forbidden', JSON.stringify(logEnd));
-  assert.match(logEnd.why === 'failed' ? logEnd.error.message : '', /may not get pods\/log of guarded in namespace "observe-[0-9a-f]+" \(403\)/);
+  assert.match(logEnd.why === 'failed' ? logEnd.error.message : '', /not allowed to get pods\/log of "guarded" in namespace "observe-[0-9a-f]+" \(403\)/);
 
   await assert.rejects(new CaptureSession(limited, { namespace: ns.name, pod: 'guarded', containers: ['app'] }, silentLogger).start(), (e: unknown) => {
     assert.ok(e instanceof DevlaneError && e.reason === 'rbac-forbidden', String(e));
-    assert.match(e.message, /may not create pods\/exec of guarded/);
+    assert.match(e.message, /not allowed to create pods\/exec of "guarded"/);
     return true;
   });
 
@@ -280,7 +280,7 @@ test('RBAC: a user without logs, exec or events rights is told which verb on whi
   feed.start();
   const failed = await waitFor('the events feed to fail', () => (snap?.state === 'failed' ? snap : undefined), { timeoutMs: 30_000 });
   assert.equal(failed.error?.reason, 'rbac-forbidden');
-  assert.match(failed.error?.message ?? '', /may not list and watch events in namespace "observe-[0-9a-f]+" \(403\)\. Ask a cluster admin for "list and watch" on "events"/);
+  assert.match(failed.error?.message ?? '', /not allowed to list and watch events in namespace "observe-[0-9a-f]+" \(403\)\. Ask for a Role granting verb "list and watch" on resource "events"/);
 });
 
 test('a capture taken from the pod start by a sidecar (rotated files) is shown the same way', async () => {

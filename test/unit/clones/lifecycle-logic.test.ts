@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { ApiException } from '@kubernetes/client-node';
-import { classifyApiError } from '../../../extension/core/clones/apiErrors';
+import { classifyApiError } from '../../../extension/core/kube/apiErrors';
 import { diagnosePod } from '../../../extension/core/clones/diagnose';
 import { expiredClones, ttlMinutesOf } from '../../../extension/core/clones/keeper';
 import { toInfo } from '../../../extension/core/clones/lifecycle';

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { waitFor } from '../../support/wait';
 import { freePort } from '../../support/net';
 
@@ -25,6 +25,27 @@ export function codeServerBin(): string {
   const bin = out.stdout.trim().split('\n').pop() ?? '';
   if (out.status !== 0 || !fs.existsSync(bin)) throw new Error(`code-server is not installed: ${out.stderr}`);
   return bin;
+}
+
+/**
+ * Hovers a tree row until its inline action `selector` shows. A row re-rendered by a view refresh
+ * (a watch event) loses the hover, so a single hover is not enough.
+ */
+export async function hoverUntilVisible(row: Locator, selector: string, timeoutMs = 30_000): Promise<Locator> {
+  const action = row.locator(selector);
+  await waitFor(`inline action ${selector}`, async () => {
+    await row.hover({ timeout: 2_000 }).catch(() => undefined);
+    return (await action.isVisible().catch(() => false)) || undefined;
+  }, { timeoutMs, intervalMs: 300 });
+  return action;
+}
+
+/** Clicks a tree row's inline action, hovering again if a refresh hid it meanwhile. */
+export async function clickInline(row: Locator, selector: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`click on inline action ${selector}`, async () => {
+    const action = await hoverUntilVisible(row, selector, timeoutMs);
+    return (await action.click({ timeout: 2_000 }).then(() => true, () => false)) || undefined;
+  }, { timeoutMs, intervalMs: 300 });
 }
 
 export interface VsCodeOptions {

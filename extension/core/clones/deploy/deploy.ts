@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Log } from '@kubernetes/client-node';
 import { DevlaneError } from '../../errors';
-import { execIn } from '../exec';
+import { execIn } from '../../kube/exec';
 import { getOwnClone, toInfo, type CloneEnv } from '../lifecycle';
 import { appCommandOf } from '../spec/supervisor';
 import { defaultTarget, manifestOf, planDeploy, readArtifact, type Manifest } from './artifact';

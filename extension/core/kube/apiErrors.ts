@@ -1,5 +1,5 @@
 import { DevlaneError } from '../errors';
-import { httpCode } from '../kube/probe';
+import { httpCode } from './probe';
 
 /** What Devlane was doing when the API said no: enough to tell the user which permission is missing. */
 export interface ApiCall {
@@ -57,11 +57,7 @@ export function classifyApiError(e: unknown, call: ApiCall): DevlaneError {
     if (call.verb === 'create' && status?.details?.name) {
       return new DevlaneError('rbac-forbidden', `The cluster refused to create ${where(call)}: an admission policy rejected it.${serverSays} Change the clone options (e.g. no capture capabilities) or ask the cluster admins.`, { cause: e, detail: status?.message });
     }
-    return new DevlaneError(
-      'rbac-forbidden',
-      `You are not allowed to ${call.verb} ${fullResource}${call.namespace ? ` in namespace "${call.namespace}"` : ' (cluster-wide)'}. Ask for a Role granting verb "${call.verb}" on resource "${fullResource}".`,
-      { cause: e, detail: status?.message },
-    );
+    return forbiddenError({ verb: call.verb, resource: fullResource, ...(call.namespace ? { namespace: call.namespace } : {}) }, e, status?.message);
   }
   if (code === 404) return new DevlaneError('not-found', `${where(call)} does not exist (any more). Refresh the view and pick another.`, { cause: e, detail: status?.message });
   if (code === 409) {
@@ -73,6 +69,26 @@ export function classifyApiError(e: unknown, call: ApiCall): DevlaneError {
   const sys = e as { code?: string; cause?: { code?: string } } | null;
   const errno = sys?.code ?? sys?.cause?.code;
   return new DevlaneError('cluster-unreachable', `The cluster could not be reached to ${call.verb} ${where(call)} (${errno ?? (e instanceof Error ? e.message : String(e))}). Check the connection and retry.`, { cause: e });
+}
+
+/** A permission the API server refused: `resource` as RBAC names it (`pods/log`, `jobs.batch`). */
+export interface Denied {
+  /** The RBAC verb, or verbs in words ("list and watch"). */
+  readonly verb: string;
+  readonly resource: string;
+  readonly namespace?: string;
+  /** The object, when naming it helps the user see which action failed. */
+  readonly object?: string;
+}
+
+/** The one wording of an RBAC refusal: which verb on which resource is missing and what to ask for. */
+export function forbiddenError(d: Denied, cause?: unknown, detail?: string): DevlaneError {
+  const of = d.object ? ` of "${d.object}"` : '';
+  const where = d.namespace ? ` in namespace "${d.namespace}"` : ' (cluster-wide)';
+  return new DevlaneError('rbac-forbidden', `You are not allowed to ${d.verb} ${d.resource}${of}${where} (403). Ask for a Role granting verb "${d.verb}" on resource "${d.resource}"${d.namespace ? ' in that namespace' : ''}.`, {
+    cause,
+    detail: detail ?? `verb=${d.verb} resource=${d.resource}${d.namespace ? ` namespace=${d.namespace}` : ''}`,
+  });
 }
 
 /** Runs one API call and classifies its failure. */
