@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { attach, bundleAdapter, startClient, stopQueue, stoppedAt } from '../test/integration/debug/support/adapter';
 import { Jdb } from '../test/integration/debug/support/jdb';
 import { startApiProxy } from '../test/integration/debug/support/apiProxy';
+import { lineContaining, ordersJava, ordersRoot } from '../test/integration/debug/support/orders';
 import { compileFixtures, fixtureSourceRoot, lineOf, startJvm } from '../test/integration/debug/support/jvm';
 import * as os from 'node:os';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -124,9 +125,7 @@ async function jdbPeer(classesDir: string): Promise<Figures> {
   }
 }
 
-const ordersRoot = path.resolve(__dirname, '../cluster/samples/shop/orders/src/main/java');
-const ordersJava = path.join(ordersRoot, 'dev/devlane/shop/orders/OrdersApp.java');
-const ordersLine = fs.readFileSync(ordersJava, 'utf8').split('\n').findIndex((l) => l.includes('String item = query(')) + 1;
+const ordersLine = lineContaining(ordersJava, 'String item = query(');
 const clusterSteps = 5;
 
 function order(port: number): Promise<number> {

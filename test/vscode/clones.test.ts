@@ -114,6 +114,8 @@ describe('VS Code: clones from the tree', () => {
     await waitFor(
       `the context menu entry "${item}" to run`,
       async () => {
+        // A tree item's hover left open by an earlier step can sit over the menu and take the click.
+        await page().mouse.move(1000, 700);
         await target.click({ button: 'right' });
         const entry = menu.locator('.action-item', { hasText: item }).first();
         await entry.waitFor({ timeout: 15_000 });

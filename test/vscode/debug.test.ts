@@ -2,12 +2,12 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { VsCode } from './support/codeServer';
 import { execInPod, forwardToPod, testCluster, testNamespace, type TestNamespace } from '../support/cluster';
 import { waitFor } from '../support/wait';
+import { httpGet as get } from '../integration/debug/support/orders';
 
 /**
  * F5 in a real VS Code: the sample orders project opened, a breakpoint set in the editor, a
@@ -21,21 +21,6 @@ const sample = path.resolve(__dirname, '../../cluster/samples/shop/orders');
 const javaRel = 'src/main/java/dev/devlane/shop/orders/OrdersApp.java';
 const mainClass = 'dev.devlane.shop.orders.OrdersApp';
 
-function get(port: number, p: string, timeoutMs = 180_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: p, agent: false, timeout: timeoutMs }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      // A request to a restarting app can hang in the forward: give up, so a poll can try again.
-      .on('timeout', function (this: http.ClientRequest) {
-        this.destroy(new Error(`no answer to ${p} within ${timeoutMs} ms`));
-      })
-      .on('error', reject);
-  });
-}
 
 describe('VS Code: F5 with a launch configuration debugs the app in a clone', () => {
   let kc: KubeConfig;

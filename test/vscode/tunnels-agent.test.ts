@@ -103,22 +103,8 @@ describe('VS Code: tunnel through the in-cluster agent', () => {
     await vs!.page.locator('.statusbar-item', { hasText: text }).waitFor({ timeout: timeoutMs });
   }
 
-  /** The status item's hover, re-opened until it says what is awaited (its content is fixed while shown). */
-  async function tooltipWith(parts: readonly string[]): Promise<string> {
-    const page = vs!.page;
-    return waitFor(
-      `the tunnel tooltip to show ${parts.join(', ')}`,
-      async () => {
-        await page.mouse.move(700, 300);
-        await statusItem().hover();
-        const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: 'Devlane tunnel' }).first();
-        await hover.waitFor({ timeout: 10_000 });
-        const text = await hover.innerText();
-        return parts.every((p) => text.includes(p)) ? text : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
-  }
+  /** The status item's hover, re-opened until it says what is awaited. */
+  const tooltipWith = (parts: readonly string[]): Promise<string> => vs!.hoverText(statusItem(), 'Devlane tunnel', parts);
 
   /** Answers a step of a multi-step input box once its title shows. */
   async function answer(title: string, value: string): Promise<void> {

@@ -87,22 +87,8 @@ describe('VS Code: tunnel through an SSH bastion', () => {
     await vs!.page.locator('.statusbar-item', { hasText: text }).waitFor({ timeout: timeoutMs });
   }
 
-  /** The status item's hover, re-opened until it says what is awaited (its content is fixed while shown). */
-  async function tooltipWith(parts: readonly (string | RegExp)[]): Promise<string> {
-    const page = vs!.page;
-    return waitFor(
-      `the tunnel tooltip to show ${parts.join(', ')}`,
-      async () => {
-        await page.mouse.move(700, 300);
-        await statusItem().hover();
-        const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: 'Devlane tunnel' }).first();
-        await hover.waitFor({ timeout: 10_000 });
-        const text = await hover.innerText();
-        return parts.every((p) => (typeof p === 'string' ? text.includes(p) : p.test(text))) ? text : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
-  }
+  /** The status item's hover, re-opened until it says what is awaited. */
+  const tooltipWith = (parts: readonly (string | RegExp)[]): Promise<string> => vs!.hoverText(statusItem(), 'Devlane tunnel', parts);
 
   async function noDataPlaneLeft(): Promise<void> {
     await waitFor('no data-plane process to be left', () => processesUsing(runtimeDir).length === 0 || undefined, { timeoutMs: 30_000, intervalMs: 200 });

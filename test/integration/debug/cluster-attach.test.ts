@@ -1,34 +1,13 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { forwardToPod, testCluster, testNamespace, waitForPodReady } from '../../support/cluster';
 import { attach, bundleAdapter, localsOf, startClient, stopQueue, stoppedAt } from './support/adapter';
 import { discoverJdwpPort, jdwpPortOf } from '../../../debug-adapter/kube/jdwpPort';
+import { httpGet as get, lineContaining, ordersJava, ordersRoot } from './support/orders';
 
-const ordersRoot = path.resolve(__dirname, '../../../cluster/samples/shop/orders/src/main/java');
-const ordersJava = path.join(ordersRoot, 'dev/devlane/shop/orders/OrdersApp.java');
 
-/** The sample is another team's file: its line is found by its text, not a marker. */
-function lineContaining(file: string, text: string): number {
-  const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(text));
-  if (i < 0) throw new Error(`"${text}" not in ${file}`);
-  return i + 1;
-}
 
-function get(port: number, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: p, timeout: 120_000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
 
 test('DAP over a port-forward: a request to the pod stops on the breakpoint, variables, step, continue finishes the request', async (t) => {
   const { kc, kubeconfigPath } = await testCluster();

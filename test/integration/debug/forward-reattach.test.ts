@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as path from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { forwardToPod, testCluster, testNamespace, waitForPodReady } from '../../support/cluster';
 import { waitFor } from '../../support/wait';
 import { attach, bundleAdapter, localsOf, startClient, stopQueue, stoppedAt } from './support/adapter';
 import { startApiProxy } from './support/apiProxy';
+import { httpGet as get, lineContaining, ordersJava, ordersRoot } from './support/orders';
 
 /**
  * The forward to a pod's JVM drops under a live session. The adapter talks to the real API server
@@ -16,26 +14,8 @@ import { startApiProxy } from './support/apiProxy';
  * adapter's connections, as a network would, while its own HTTP forward to the app stays up.
  */
 
-const ordersRoot = path.resolve(__dirname, '../../../cluster/samples/shop/orders/src/main/java');
-const ordersJava = path.join(ordersRoot, 'dev/devlane/shop/orders/OrdersApp.java');
 
-function lineContaining(file: string, text: string): number {
-  const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(text));
-  if (i < 0) throw new Error(`"${text}" not in ${file}`);
-  return i + 1;
-}
 
-function get(port: number, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: p, timeout: 120_000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
 
 async function ordersPod(kc: KubeConfig, namespace: string, name: string): Promise<void> {
   await kc.makeApiClient(CoreV1Api).createNamespacedPod({

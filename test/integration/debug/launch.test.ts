@@ -2,7 +2,6 @@ import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
@@ -20,6 +19,7 @@ import { resolveOptions } from '../../../extension/core/clones/spec/options';
 import { appCommandOf } from '../../../extension/core/clones/spec/supervisor';
 import { prepareLaunch, type LaunchRequest } from '../../../extension/debug/launch';
 import { launchTargetEnv } from '../../../debug-adapter/dap/types';
+import { httpGet as get } from './support/orders';
 
 /**
  * The `launch` flow against the test cluster, without VS Code: F5 creates the clone (saved options
@@ -30,21 +30,6 @@ import { launchTargetEnv } from '../../../debug-adapter/dap/types';
 const sample = path.resolve(__dirname, '../../../cluster/samples/shop/orders');
 const mainClass = 'dev.devlane.shop.orders.OrdersApp';
 
-function get(port: number, p: string, timeoutMs = 180_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: p, agent: false, timeout: timeoutMs }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      // A request to a restarting app can hang in the forward: give up, so a poll can try again.
-      .on('timeout', function (this: http.ClientRequest) {
-        this.destroy(new Error(`no answer to ${p} within ${timeoutMs} ms`));
-      })
-      .on('error', reject);
-  });
-}
 
 let kc: KubeConfig;
 let kubeconfigPath: string;

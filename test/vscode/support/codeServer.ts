@@ -139,6 +139,25 @@ export class VsCode {
     }
   }
 
+  /**
+   * Text of the hover `target` opens (the hover that contains `hoverHas`), re-opened until it holds
+   * every part: a hover's content is fixed while it is shown.
+   */
+  async hoverText(target: Locator, hoverHas: string, parts: readonly (string | RegExp)[], timeoutMs = 60_000): Promise<string> {
+    return waitFor(
+      `the hover "${hoverHas}" to show ${parts.join(', ')}`,
+      async () => {
+        await this.page.mouse.move(700, 300);
+        await target.hover();
+        const hover = this.page.locator('.monaco-hover, .workbench-hover', { hasText: hoverHas }).first();
+        await hover.waitFor({ timeout: 10_000 });
+        const text = await hover.innerText();
+        return parts.every((p) => (typeof p === 'string' ? text.includes(p) : p.test(text))) ? text : undefined;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  }
+
   async screenshot(name: string): Promise<string> {
     fs.mkdirSync(artifactsDir, { recursive: true });
     const file = path.join(artifactsDir, `${name}.png`);
