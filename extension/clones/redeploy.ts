@@ -66,17 +66,33 @@ export function registerRedeploy(ctx: DevlaneContext, deployerFor: (env: CloneEn
     const v = ctx.config.get('devlane.clone.redeployOn');
     return v && redeployModes.includes(v) ? v : 'manual';
   };
+  // devlane.yaml's clone entries, read again only when the file changed: every save in the
+  // workspace asks anyWants(), and a stat is all that costs — not a read, parse and validation.
+  let entries: { readonly key: string; readonly value: SavedClone[] | DevlaneError } | undefined;
+  const savedEntries = (root: string): SavedClone[] | DevlaneError => {
+    const file = path.join(root, 'devlane.yaml');
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    const key = st ? `${file}:${st.mtimeMs}:${st.size}` : `${file}:none`;
+    if (entries?.key !== key) {
+      let value: SavedClone[] | DevlaneError;
+      try {
+        value = readEntries(file);
+      } catch (e) {
+        value = toDevlaneError(e);
+      }
+      entries = { key, value };
+    }
+    return entries.value;
+  };
+
   /** Cheap check before anything reaches the cluster: does any workload redeploy on `mode`? */
   const anyWants = (mode: RedeployOn): boolean => {
     if (defaultOn() === mode) return true;
     const root = workspaceRoot();
     if (!root) return false;
-    try {
-      return readEntries(path.join(root, 'devlane.yaml')).some((e) => e.options.deploy?.on === mode);
-    } catch {
-      // A broken devlane.yaml is reported by its diagnostics, not on every save.
-      return false;
-    }
+    const saved = savedEntries(root);
+    // A broken devlane.yaml is reported by its diagnostics, not on every save.
+    return !(saved instanceof DevlaneError) && saved.some((e) => e.options.deploy?.on === mode);
   };
 
   const show = (e: RedeployEvent) => {
@@ -131,7 +147,11 @@ export function registerRedeploy(ctx: DevlaneContext, deployerFor: (env: CloneEn
       if (!env || !root) return;
       const r = new Redeployer({
         workspace: root,
-        config: async () => ({ entries: readEntries(path.join(root, 'devlane.yaml')), defaultOn: defaultOn() }),
+        config: async () => {
+          const saved = savedEntries(root);
+          if (saved instanceof DevlaneError) throw saved;
+          return { entries: saved, defaultOn: defaultOn() };
+        },
         listClones: () => listClones(env, [namespace]),
         deploy: (clone, artifact, signal) => deployerFor(env).deploy(clone.ref.namespace, clone.ref.name, { artifact, signal, skipIfUnchanged: true }),
         busy,

@@ -1,5 +1,4 @@
-import { DevlaneError } from '../../errors';
-import { httpCall, joinUrl, type HttpAnswer, type RegistryRoute } from './http';
+import { expectOk, httpCall, joinUrl, type HttpAnswer, type RegistryRoute } from './http';
 import type { Registered, RegistryClient, ServiceInstance } from './types';
 
 export interface ConsulOptions {
@@ -69,8 +68,3 @@ export class ConsulClient implements RegistryClient {
   }
 }
 
-export function expectOk(r: HttpAnswer, what: string): void {
-  if (r.status >= 200 && r.status < 300) return;
-  const hint = r.status === 403 || r.status === 401 ? ' The registry refused the credentials: check the ACL token.' : ' Check the registry address and that the registry is healthy.';
-  throw new DevlaneError('registry-rejected', `The registry answered ${r.status} when ${what}: ${r.body.slice(0, 300) || '(no body)'}.${hint}`);
-}

@@ -1,5 +1,4 @@
-import { httpCall, joinUrl, type HttpAnswer, type RegistryRoute } from './http';
-import { expectOk } from './consul';
+import { expectOk, httpCall, joinUrl, type HttpAnswer, type RegistryRoute } from './http';
 import type { Registered, RegistryClient, ServiceInstance } from './types';
 
 export interface EurekaOptions {

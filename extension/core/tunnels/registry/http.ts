@@ -121,3 +121,10 @@ export async function httpCall(route: RegistryRoute, call: HttpCall): Promise<Ht
 export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
+
+/** Throws the registry's refusal as data unless the answer is a 2xx. */
+export function expectOk(r: HttpAnswer, what: string): void {
+  if (r.status >= 200 && r.status < 300) return;
+  const hint = r.status === 403 || r.status === 401 ? ' The registry refused the credentials: check the ACL token.' : ' Check the registry address and that the registry is healthy.';
+  throw new DevlaneError('registry-rejected', `The registry answered ${r.status} when ${what}: ${r.body.slice(0, 300) || '(no body)'}.${hint}`);
+}
