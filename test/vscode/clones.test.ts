@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { clickInline, hoverUntilVisible, VsCode } from './support/codeServer';
+import { clickInline, expandRow, hoverUntilVisible, runContextMenu, VsCode } from './support/codeServer';
 import { execInPod, testCluster } from '../support/cluster';
 import { waitFor } from '../support/wait';
 import { cloneAnnotations, cloneLabels } from '../../extension/core/clones/labels';
@@ -105,49 +105,12 @@ describe('VS Code: clones from the tree', () => {
   const quickInput = () => page().locator('.quick-input-widget');
   const readClone = () => core.readNamespacedPod({ name: clone, namespace });
 
-  /**
-   * Runs an item of a row's context menu. A click that lands while the menu is still being laid
-   * out leaves it open without running anything: then the menu is closed and opened again.
-   */
-  async function contextMenu(target: ReturnType<typeof row>, item: string): Promise<void> {
-    const menu = page().locator('.context-view .monaco-menu');
-    await waitFor(
-      `the context menu entry "${item}" to run`,
-      async () => {
-        // A tree item's hover left open by an earlier step can sit over the menu and take the click.
-        await page().mouse.move(1000, 700);
-        await target.click({ button: 'right' });
-        const entry = menu.locator('.action-item', { hasText: item }).first();
-        await entry.waitFor({ timeout: 15_000 });
-        await entry.click();
-        if (await menu.waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)) return true;
-        await page().keyboard.press('Escape');
-        return undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
-  }
-
   /** A toast once it has finished fading in (so a screenshot shows it). */
   async function notification(text: string | RegExp): Promise<string> {
     const toast = page().locator('.notification-toast', { hasText: text }).first();
     await toast.waitFor({ timeout: 60_000 });
     await waitFor('the toast to be opaque', async () => (await toast.evaluate((e) => getComputedStyle(e).opacity).catch(() => '')) === '1' || undefined, { timeoutMs: 10_000, intervalMs: 50 });
     return toast.innerText();
-  }
-
-  /** Expands a collapsed tree row (a click on an expanded one would collapse it). */
-  async function expand(label: string): Promise<void> {
-    await waitFor(
-      `${label} expanded`,
-      async () => {
-        const r = row(label);
-        if ((await r.getAttribute('aria-expanded')) === 'true') return true;
-        await r.click();
-        return undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 1_000 },
-    );
   }
 
   /** Drags the side bar wider, so tree descriptions (phase, node, expiry) show in full. */
@@ -171,7 +134,7 @@ describe('VS Code: clones from the tree', () => {
     await pane().locator('.pane-header').getByText('v1.', { exact: false }).waitFor({ timeout: 60_000 });
     await row('My Clones').waitFor({ timeout: 30_000 });
     await widenSideBar();
-    await expand(namespace);
+    await expandRow(row(namespace));
     await row('orders').waitFor({ timeout: 30_000 });
     await clickInline(row('orders'), '.action-label[aria-label^="Clone Pod"]');
 
@@ -232,7 +195,9 @@ describe('VS Code: clones from the tree', () => {
 
   test('Restart App in Clone from the context menu starts a new run of the app', async () => {
     assert.ok(clone, 'needs the clone of the first test');
-    await contextMenu(cloneRow(), 'Restart App in Clone');
+    // The command's status-bar message says it ran (the app's run count follows a moment later).
+    const restarting = page().locator('.statusbar-item', { hasText: `restarting the app in ${clone}` });
+    await runContextMenu(cloneRow(), 'Restart App in Clone', async () => (await restarting.isVisible()) || (await appRun().catch(() => 1)) >= 2);
     await waitFor('run 2 of the app', async () => (await appRun()) === 2 || undefined, { timeoutMs: 60_000, intervalMs: 500 });
     await waitFor('the restarted app to answer', async () => (await httpGetViaPortForward(kc, namespace, clone, 8080, '/healthz')).status === 200 || undefined, { timeoutMs: 60_000, intervalMs: 500 });
     assert.equal((await readClone()).status?.containerStatuses?.[0]?.restartCount, 0, 'the pod itself did not restart');
@@ -241,7 +206,7 @@ describe('VS Code: clones from the tree', () => {
   test('Extend Clone Expiry moves the expiry shown in the tree and in the pod', async () => {
     assert.ok(clone, 'needs the clone of the first test');
     const before = Date.parse((await readClone()).metadata!.annotations![cloneAnnotations.expiresAt]!);
-    await contextMenu(cloneRow(), 'Extend Clone Expiry');
+    await runContextMenu(cloneRow(), 'Extend Clone Expiry', () => quickInput().locator('.quick-input-title', { hasText: `Keep ${clone} for at least` }).isVisible());
     await quickInput().locator('.quick-input-title', { hasText: `Keep ${clone} for at least` }).waitFor({ timeout: 15_000 });
     await quickInput().locator('.monaco-list-row', { hasText: '8 hours' }).first().click();
     await waitFor('the tree to show the new expiry', async () => /expires in (8h|7h5\dm)/.test(await cloneRow().innerText().catch(() => '')) || undefined, { timeoutMs: 30_000, intervalMs: 250 });
@@ -273,7 +238,7 @@ describe('VS Code: clones from the tree', () => {
     assert.ok(clone, 'needs the clone of the first test');
     fs.rmSync(path.join(vs.workspace, 'target'), { recursive: true, force: true });
     await vs.runCommand('Notifications: Clear All Notifications');
-    await contextMenu(cloneRow(), 'Deploy to Clone');
+    await runContextMenu(cloneRow(), 'Deploy to Clone', () => page().locator('.notification-toast', { hasText: 'No build output to deploy' }).first().isVisible());
     const text = await notification('No build output to deploy');
     const toast = page().locator('.notification-toast', { hasText: 'No build output to deploy' }).first();
     assert.match(text, /target\/\*\.jar/);
@@ -326,7 +291,7 @@ describe('VS Code: clones from the tree', () => {
 
   test('Delete Clone from the context menu removes it from the tree and the cluster', async () => {
     assert.ok(clone, 'needs the clone of the first test');
-    await contextMenu(cloneRow(), 'Delete Clone');
+    await runContextMenu(cloneRow(), 'Delete Clone', () => page().locator('.monaco-dialog-box').isVisible());
     const dialog = page().locator('.monaco-dialog-box');
     await dialog.waitFor({ timeout: 15_000 });
     assert.match(await dialog.innerText(), new RegExp(`Delete clone ${namespace}/${clone}\\?`));

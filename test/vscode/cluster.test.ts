@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { VsCode } from './support/codeServer';
+import { expandRow, VsCode } from './support/codeServer';
 import { testCluster } from '../support/cluster';
 
 /** With the test cluster: the Cluster & Clones tree shows what the API server has. */
@@ -23,11 +23,11 @@ describe('VS Code: Devlane on the test cluster', () => {
     // The header names the context and the server's version once connected.
     await pane.locator('.pane-header').getByText('v1.', { exact: false }).waitFor({ timeout: 30_000 });
     const row = (label: string) => pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first();
-    await row('shop').click();
+    await expandRow(row('shop'));
     await row('orders').waitFor({ timeout: 20_000 });
     await row('inventory').waitFor();
     assert.match(await row('orders').innerText(), /Deployment · 2\/2 ready/);
-    await row('orders').click();
+    await expandRow(row('orders'));
     // The Deployment's own pods, as the API server lists them (clones drop the selector labels).
     const { kc } = await testCluster();
     const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'shop', labelSelector: 'app=orders' });

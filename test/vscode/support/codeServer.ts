@@ -48,6 +48,61 @@ export async function clickInline(row: Locator, selector: string, timeoutMs = 30
   }, { timeoutMs, intervalMs: 300 });
 }
 
+/** Expands a collapsed tree row (a plain click on an expanded one would collapse it again). */
+export async function expandRow(row: Locator, timeoutMs = 30_000): Promise<void> {
+  await waitFor(
+    'a tree row to expand',
+    async () => {
+      if ((await row.getAttribute('aria-expanded', { timeout: 2_000 })) === 'true') return true;
+      // Clicking the twistie toggles only this row; a refresh that re-rendered it meanwhile is retried.
+      await row.locator('.monaco-tl-twistie').click({ timeout: 2_000 });
+      return (await row.getAttribute('aria-expanded', { timeout: 2_000 })) === 'true' || undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
+}
+
+/**
+ * Runs the entry `item` of `row`'s context menu with the keyboard: the menu takes focus when it
+ * opens, arrows move through its entries (separators skipped) and Enter runs the focused one. A
+ * mouse click on an entry is ignored while the menu is still opening, which made clicks flaky on a
+ * loaded machine. `ran` (if given) tells whether the command took effect, so a retry never runs it twice.
+ */
+export async function runContextMenu(row: Locator, item: string, ran?: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const page = row.page();
+  const menu = page.locator('.context-view .monaco-menu').last();
+  let seen: string[] = [];
+  let attempt = 0;
+  await waitFor(
+    `the context menu entry "${item}" to run`,
+    async () => {
+      if (ran && (await ran())) return true;
+      // A menu left open by a failed attempt is closed first.
+      if (attempt++ > 0) await page.keyboard.press('Escape');
+      // A tree item's hover left open by an earlier step can sit over the row and take the click.
+      await page.mouse.move(1000, 700);
+      await row.click({ button: 'right', timeout: 5_000 });
+      await menu.locator('.action-item').first().waitFor({ timeout: 10_000 });
+      seen = await menu.locator('.action-item:not(.disabled) .action-label').allInnerTexts();
+      const count = seen.filter((t) => t.trim() !== '').length;
+      if (!seen.some((t) => t.includes(item))) return undefined;
+      for (let i = 0; i <= count; i++) {
+        await page.keyboard.press('ArrowDown');
+        const focused = (await menu.locator('.action-item.focused').innerText({ timeout: 2_000 }).catch(() => '')).trim();
+        if (!focused.includes(item)) continue;
+        await page.keyboard.press('Enter');
+        await menu.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+        if (!ran) return (await menu.isHidden()) || undefined;
+        return (await waitFor('the command to take effect', async () => (await ran()) || undefined, { timeoutMs: 10_000, intervalMs: 200 }).catch(() => false)) || undefined;
+      }
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  ).catch((e: unknown) => {
+    throw new Error(`${e instanceof Error ? e.message : String(e)} (the menu last showed: ${seen.map((t) => JSON.stringify(t.trim())).join(', ') || 'nothing'})`);
+  });
+}
+
 export interface VsCodeOptions {
   /** Files to create in the workspace (relative path → content). */
   readonly workspaceFiles?: Record<string, string>;
