@@ -70,7 +70,6 @@ export const viewContainer = 'devlane';
 export const views = {
   cluster: 'devlane.clusterView',
   tunnels: 'devlane.tunnelsView',
-  lanes: 'devlane.lanesView',
 } as const;
 export type ViewId = (typeof views)[keyof typeof views];
 

@@ -1,8 +1,7 @@
 import * as vscode from 'vscode';
 import { DevlaneContext } from './context';
-import { outputChannelName, views } from './ids';
+import { outputChannelName } from './ids';
 import { ClusterTree } from './views/clusterTree';
-import { registerEmptyView } from './views/emptyView';
 import { registerClusterCommands } from './commands/clusterCommands';
 import { registerTunnels } from './tunnels/register';
 import { cloneTreeItems, registerClones } from './clones/commands';
@@ -24,7 +23,6 @@ export function activate(extension: vscode.ExtensionContext): void {
   registerTunnels(c);
   registerClones(c);
   c.own(tree.addSection({ id: 'clones', label: 'My Clones', icon: 'copy', children: () => cloneTreeItems(c) }));
-  c.own(registerEmptyView(views.lanes));
   registerDevlaneYamlDiagnostics(c);
   registerObserve(c);
   registerDebug(c);

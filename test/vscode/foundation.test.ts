@@ -32,7 +32,6 @@ describe('VS Code: Devlane without a cluster', () => {
     const clusterPane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Cluster & Clones' }) });
     await clusterPane.waitFor({ timeout: 30_000 });
     await page.locator('.pane-header', { hasText: 'Tunnels' }).waitFor();
-    await page.locator('.pane-header', { hasText: 'Traffic Lanes' }).waitFor();
     // The welcome content names the cause and offers the fixes.
     await clusterPane.getByText('No kubeconfig found', { exact: false }).waitFor({ timeout: 30_000 });
     await clusterPane.getByRole('button', { name: 'Choose Kubeconfig…' }).waitFor();
