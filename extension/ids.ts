@@ -17,6 +17,7 @@ export interface CommandArgs {
   'devlane.tunnel.toggle': [];
   'devlane.tunnel.connect': [];
   'devlane.tunnel.disconnect': [];
+  'devlane.tunnel.connectAgent': [];
   'devlane.tunnel.addReverseForward': [];
   'devlane.tunnel.exposeService': [];
   'devlane.tunnel.registerService': [];
@@ -47,6 +48,7 @@ export const commands: { readonly [K in CommandId]: { readonly title: string; re
   'devlane.tunnel.toggle': { title: 'Toggle Tunnel', palette: true },
   'devlane.tunnel.connect': { title: 'Connect Tunnel', palette: true, icon: '$(plug)' },
   'devlane.tunnel.disconnect': { title: 'Disconnect Tunnel', palette: true, icon: '$(debug-disconnect)' },
+  'devlane.tunnel.connectAgent': { title: 'Connect Tunnel through the In-Cluster Agent', palette: true, icon: '$(cloud)' },
   'devlane.tunnel.addReverseForward': { title: 'Add Reverse Forward…', palette: true, icon: '$(add)' },
   'devlane.tunnel.exposeService': { title: 'Expose Local Port as Service…', palette: true, icon: '$(cloud)' },
   'devlane.tunnel.registerService': { title: 'Register Local Service…', palette: true, icon: '$(broadcast)' },

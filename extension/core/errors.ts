@@ -33,6 +33,7 @@ export type ErrorReason =
   | 'capture-unavailable'
   | 'capture-filter'
   | 'registry-rejected'
+  | 'bastion-loopback-only'
   | 'invalid-input'
   | 'internal';
 

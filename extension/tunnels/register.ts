@@ -7,15 +7,21 @@ import { validServiceName } from '../../dataplane/agent/names';
 import { parseSshConfig } from '../../dataplane/ssh/sshConfig';
 import type { ControllerMethods } from '../../dataplane/ipc/protocol';
 import { DevlaneError } from '../core/errors';
+import { Emitter } from '../core/events';
+import type { DeclaredTunnel } from '../core/config/devlaneYaml';
 import { defaultRuntimeDir } from '../core/tunnels/dataPlane';
+import { declaredTunnels, declaredTunnelSpec, DeclaredSetup, type TunnelDefaults } from '../core/tunnels/declared';
 import { injectProxy, proxyEnvironment, type DebugConfig } from '../core/tunnels/proxyEnv';
+import { checkBastionForward, explainBastionRefusal, isLoopback, targetHost } from '../core/tunnels/registry/inbound';
 import { TunnelController } from '../core/tunnels/tunnelController';
-import type { TunnelSpec } from '../core/tunnels/tunnelSession';
+import { serviceNeedsAgent, type TunnelSpec } from '../core/tunnels/tunnelSession';
 import { endRegistrations, registerServiceRegistrations } from './registrations';
 import { TunnelStatusItem } from './statusItem';
 import { TunnelsView } from './tunnelsView';
 
 const LAST_DESTINATION = 'devlane.tunnel.lastDestination';
+/** The devlane.yaml tunnel connected last, set up again when a restarted extension host re-attaches to it. */
+const DECLARED = 'devlane.tunnel.declaredName';
 const AGENT = 'In-cluster agent (no bastion)';
 const secretKey = (q: ControllerMethods['ask.secret']['params']) => `devlane.tunnel/${q.kind}/${q.account}`;
 
@@ -38,20 +44,58 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
   );
   ctx.own({ dispose: () => void controller.shutdown().finally(() => controller.dispose()) });
   ctx.own(new TunnelStatusItem(ctx, controller));
-  ctx.own(new TunnelsView(controller, ctx.sessions));
+  // The set-up of the devlane.yaml tunnel that is on, shown in the Tunnels view.
+  const declaredChanged = ctx.own(new Emitter<void>());
+  let declaredSetup: DeclaredSetup | undefined;
+  const showDeclared = (setup: DeclaredSetup) => {
+    declaredSetup = setup;
+    const sub = setup.onDidChange(() => declaredChanged.fire());
+    declaredChanged.fire();
+    // Tied to the tunnel: gone (and no longer shown) when it is.
+    controller.own({
+      dispose: () => {
+        sub.dispose();
+        setup.dispose();
+        if (declaredSetup === setup) declaredSetup = undefined;
+        declaredChanged.fire();
+      },
+    });
+  };
+  ctx.own(new TunnelsView(controller, ctx.sessions, { current: () => declaredSetup, onDidChange: declaredChanged.event }));
   registerServiceRegistrations(ctx, controller);
 
+  const start = (tunnelSpec: TunnelSpec) =>
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Devlane: connecting tunnel (${tunnelSpec.destination})` }, () => controller.connect(tunnelSpec));
   const connect = async () => {
+    if (controller.session) return;
+    // A team's tunnels from devlane.yaml come first; without any, the setting or a question.
+    const declared = await pickDeclared(ctx);
+    if (declared === 'cancelled') return;
+    if (declared) {
+      const tunnelSpec = declaredTunnelSpec(declared, defaults(ctx), declared.transport === 'agent' ? (await agentSpec(ctx, declared.agent?.namespace)).agent : undefined);
+      const session = await start(tunnelSpec);
+      await ext.workspaceState.update(DECLARED, declared.name);
+      showDeclared(await setUpDeclared(ctx, session, declared, false));
+      return;
+    }
+    await ext.workspaceState.update(DECLARED, undefined);
     const destination = await pickDestination(ctx);
     if (!destination) return;
     const tunnelSpec = destination === AGENT ? await agentSpec(ctx) : spec(ctx, destination);
     if (destination !== AGENT) await ext.workspaceState.update(LAST_DESTINATION, destination);
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Devlane: connecting tunnel (${tunnelSpec.destination})` }, () => controller.connect(tunnelSpec));
+    await start(tunnelSpec);
   };
   ctx.registerCommand('devlane.tunnel.connect', connect);
   // Registrations first: deregistering travels through the tunnel.
   const disconnect = () => endRegistrations(ctx.sessions).then(() => controller.disconnect());
   ctx.registerCommand('devlane.tunnel.disconnect', disconnect);
+  // The way out when a feature needs a pod on the far side (a Service) and the tunnel is SSH.
+  ctx.registerCommand('devlane.tunnel.connectAgent', async () => {
+    if (controller.session?.transport === 'agent') return;
+    const tunnelSpec = await agentSpec(ctx);
+    await disconnect();
+    await start(tunnelSpec);
+  });
   ctx.registerCommand('devlane.tunnel.toggle', () => (controller.state === 'off' || controller.state === 'error' ? connect() : disconnect()));
   ctx.registerCommand('devlane.tunnel.showLog', () => ctx.log.show(true));
   ctx.registerCommand('devlane.tunnel.openTerminal', () => {
@@ -76,18 +120,28 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
     });
     const bind = remote && parseBind(remote);
     if (!bind) return;
-    const f = await s.addReverseForward({ bindAddress: bind.address, bindPort: bind.port, localHost: '127.0.0.1', localPort: local });
+    let f;
+    try {
+      f = await s.addReverseForward({ bindAddress: bind.address, bindPort: bind.port, localHost: '127.0.0.1', localPort: local });
+    } catch (e) {
+      throw agent ? e : explainBastionRefusal(e, bind.address);
+    }
+    if (!agent && !isLoopback(f.bindAddress)) {
+      // sshd may have bound it to its loopback anyway (GatewayPorts): say so rather than leave a forward pods cannot reach.
+      const forward = f;
+      await checkBastionForward(s.registryRoute(), forward, targetHost(s.target)).catch(async (e: unknown) => {
+        await s.removeReverseForward(forward.bindAddress, forward.bindPort).catch(() => undefined);
+        throw e;
+      });
+    }
     const at = f.reachable ? `${f.reachable.address}:${f.reachable.port}` : `${f.bindAddress}:${f.bindPort}`;
     void vscode.window.showInformationMessage(`${agent ? 'Agent pod' : 'Bastion'} ${at} now reaches localhost:${f.localPort}.`);
   });
   ctx.registerCommand('devlane.tunnel.exposeService', async () => {
     const s = controller.session;
     if (!s || !controller.endpoints) throw notOn();
-    if (s.transport !== 'agent') {
-      throw new DevlaneError('invalid-input', 'A Service can lead to your machine only through the in-cluster agent, and this tunnel goes through an SSH bastion. Disconnect, connect through "In-cluster agent (no bastion)", and expose the port again.', {
-        actions: [{ title: 'Disconnect Tunnel', command: 'devlane.tunnel.disconnect' }],
-      });
-    }
+    // Refused before any question: a Service selects pods, and a bastion is not one.
+    if (s.transport !== 'agent') throw serviceNeedsAgent();
     const local = await askPort('Expose local port as Service (1/3)', 'Local port the Service should reach (your locally running service)');
     if (!local) return;
     const name = await vscode.window.showInputBox({
@@ -99,7 +153,7 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
     if (!name) return;
     const port = await askPort('Expose local port as Service (3/3)', `Port of the Service (pods call ${name}:PORT)`, String(local));
     if (!port) return;
-    const f = await s.addReverseForward({ bindAddress: '0.0.0.0', bindPort: 0, localHost: '127.0.0.1', localPort: local, service: { name, port } });
+    const f = await s.exposeService(local, { name, port });
     const address = f.service ? `${f.service.host}:${f.service.port}` : `${name}:${port}`;
     const copy = 'Copy Address';
     const picked = await vscode.window.showInformationMessage(`Pods now reach localhost:${local} at ${address}. The Service is deleted when the tunnel stops.`, copy);
@@ -119,7 +173,17 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
   );
 
   // A tunnel service left by a previous extension host (crash or kill) is picked up, not duplicated.
-  setImmediate(() => void controller.reattach());
+  setImmediate(() =>
+    void controller.reattach().then(async () => {
+      const name = ext.workspaceState.get<string>(DECLARED);
+      const session = controller.session;
+      if (!name || !session) return;
+      // Its forwards lived on in the data plane; its registrations ended with the old extension host.
+      const declared = await readDeclared();
+      const d = declared?.ok ? declared.tunnels.find((t) => t.name === name) : undefined;
+      if (d) showDeclared(await setUpDeclared(ctx, session, d, true));
+    }).catch((e: unknown) => ctx.showError(e)),
+  );
   return controller;
 }
 
@@ -144,11 +208,10 @@ function parseBind(v: string): { address: string; port: number } | undefined {
   return Number.isInteger(port) && port >= 0 && port < 65536 && address ? { address, port } : undefined;
 }
 
-function spec(ctx: DevlaneContext, destination: string): TunnelSpec {
+function defaults(ctx: DevlaneContext): TunnelDefaults {
   const keepalive = ctx.config.get('devlane.tunnel.keepaliveIntervalSeconds') ?? 15;
   const httpPort = ctx.config.get('devlane.tunnel.httpPort');
   return {
-    destination,
     socksPort: ctx.config.get('devlane.tunnel.socksPort') ?? 1080,
     ...(httpPort !== undefined && httpPort >= 0 ? { httpPort } : {}),
     keepaliveIntervalMs: keepalive * 1000,
@@ -157,16 +220,77 @@ function spec(ctx: DevlaneContext, destination: string): TunnelSpec {
   };
 }
 
-/** The agent transport in the current cluster context's namespace. */
-async function agentSpec(ctx: DevlaneContext): Promise<TunnelSpec> {
+function spec(ctx: DevlaneContext, destination: string): TunnelSpec {
+  return { destination, ...defaults(ctx) };
+}
+
+function devlaneYamlUri(): vscode.Uri | undefined {
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+  return root ? vscode.Uri.joinPath(root, 'devlane.yaml') : undefined;
+}
+
+/**
+ * The tunnel to connect from devlane.yaml: the only one, or the one picked among several;
+ * undefined when it declares none (or cannot be read: then it says why and the usual way applies).
+ */
+async function readDeclared(): Promise<ReturnType<typeof declaredTunnels> | undefined> {
+  const uri = devlaneYamlUri();
+  if (!uri) return undefined;
+  try {
+    // The editor's copy when it is open (possibly unsaved), else the file.
+    const text = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())?.getText() ?? Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
+    return declaredTunnels(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function pickDeclared(ctx: DevlaneContext): Promise<DeclaredTunnel | undefined | 'cancelled'> {
+  const uri = devlaneYamlUri();
+  const r = await readDeclared();
+  if (!r || !uri) return undefined;
+  if (!r.ok) {
+    const first = r.problems[0];
+    void ctx.showError(
+      new DevlaneError('invalid-input', `devlane.yaml has ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}${first ? ` (line ${first.line + 1}: ${first.message})` : ''}, so its tunnels are not used. Fix it (see Problems) and connect again.`, {
+        actions: [{ title: 'Open devlane.yaml', command: 'vscode.open', args: [uri] }],
+      }),
+    );
+    return undefined;
+  }
+  if (r.tunnels.length <= 1) return r.tunnels[0];
+  const picked = await vscode.window.showQuickPick(
+    r.tunnels.map((t) => ({ label: t.name, description: t.transport === 'ssh' ? `SSH via ${t.ssh?.host ?? '?'}` : `in-cluster agent${t.agent?.namespace ? ` in ${t.agent.namespace}` : ''}`, tunnel: t })),
+    { title: 'Connect tunnel (from devlane.yaml)', placeHolder: 'Which of the team\'s tunnels' },
+  );
+  return picked?.tunnel ?? 'cancelled';
+}
+
+/** Sets up what the declared tunnel lists; each failure is shown with its way out, the others go on. */
+async function setUpDeclared(ctx: DevlaneContext, session: NonNullable<TunnelController['session']>, declared: DeclaredTunnel, adoptExisting: boolean): Promise<DeclaredSetup> {
+  const setup = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Devlane: setting up ${declared.name}` }, () =>
+    DeclaredSetup.apply(session, declared, { sessions: ctx.sessions, log: ctx.logger, owner: `${os.userInfo().username}@${os.hostname()}`, adoptExisting }),
+  );
+  const uri = devlaneYamlUri();
+  for (const f of setup.failures) {
+    const e = f.error!;
+    void ctx.showError(new DevlaneError(e.reason, `devlane.yaml tunnel "${declared.name}": ${f.label} could not be set up. ${e.message}`, { cause: e, actions: [...e.actions, ...(uri ? [{ title: 'Open devlane.yaml', command: 'vscode.open', args: [uri] }] : [])] }));
+  }
+  const done = setup.outcomes.length - setup.failures.length;
+  if (setup.outcomes.length) ctx.logger.info(`devlane.yaml tunnel ${declared.name}: ${done} of ${setup.outcomes.length} declared items set up`);
+  return setup;
+}
+
+/** The agent transport in the current cluster context's namespace (or `namespace`). */
+async function agentSpec(ctx: DevlaneContext, namespace?: string): Promise<TunnelSpec> {
   const status = await ctx.kube.ready();
   if (status.state !== 'connected') throw status.state === 'error' ? status.error : new DevlaneError('cluster-unreachable', 'No cluster connection for the in-cluster agent. Choose a kubeconfig and context first.');
   const c = status.config;
   const owner = `${os.userInfo().username}-${os.hostname()}`.toLowerCase().replace(/[^a-z0-9._-]/g, '-').slice(0, 63).replace(/[^a-z0-9]+$/, '');
   return {
     ...spec(ctx, AGENT),
-    destination: `agent in ${c.namespace}`,
-    agent: { kubeconfig: c.files[0]!, context: c.context, namespace: c.namespace, scriptPath: path.join(ctx.extension.extensionPath, 'dist', 'tunnel-agent.js'), owner },
+    destination: `agent in ${namespace ?? c.namespace}`,
+    agent: { kubeconfig: c.files[0]!, context: c.context, namespace: namespace ?? c.namespace, scriptPath: path.join(ctx.extension.extensionPath, 'dist', 'tunnel-agent.js'), owner },
   };
 }
 

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { DevlaneContext } from '../context';
 import { DevlaneError } from '../core/errors';
 import type { SessionRegistry } from '../core/sessions/registry';
-import { inboundFor, targetHost } from '../core/tunnels/registry/inbound';
+import { openInbound, targetHost } from '../core/tunnels/registry/inbound';
 import { RegistrationSession, validRegistryServiceName } from '../core/tunnels/registry/registrationSession';
 import { registryKinds, type RegistryKind } from '../core/tunnels/registry/types';
 import type { TunnelController } from '../core/tunnels/tunnelController';
@@ -90,16 +90,9 @@ export function registerServiceRegistrations(ctx: DevlaneContext, controller: Tu
     }
     await state.update(LAST, { kind, urls: { ...last?.urls, [kind]: url }, serviceName, localPort: Number(port), ...(address ? { address } : last?.address ? { address: last.address } : {}) } satisfies LastRegistration);
 
-    // Port 0: the bastion (or agent) picks a free port; the registry gets the one it chose.
-    const forward = await tunnel.addReverseForward({ bindAddress: '0.0.0.0', bindPort: 0, localHost: '127.0.0.1', localPort: Number(port) });
-    const removeForward = () => tunnel.removeReverseForward(forward.bindAddress, forward.bindPort);
-    let inbound;
-    try {
-      inbound = inboundFor(tunnel.transport, forward, address);
-    } catch (e) {
-      await removeForward().catch(() => undefined);
-      throw e;
-    }
+    // Port 0: the bastion (or agent) picks a free port; the registry gets the one it chose. On a
+    // bastion, the forward is dialled at the registered address first (sshd may bind it to its loopback only).
+    const { inbound, close: removeForward } = await openInbound(tunnel, { localPort: Number(port), ...(address ? { clusterAddress: address } : {}) });
     const session = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Devlane: registering ${serviceName} in ${kindLabels[kind]}` }, () =>
       RegistrationSession.start(
         {
@@ -109,7 +102,7 @@ export function registerServiceRegistrations(ctx: DevlaneContext, controller: Tu
             inbound,
             metadata: { 'devlane-owner': `${os.userInfo().username}@${os.hostname()}`, 'devlane-local-port': port },
           },
-          route: { kind: 'socks', port: ep.socksPort },
+          route: tunnel.registryRoute(),
           carriedBy: tunnel.id,
           onEnded: removeForward,
         },

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
+import type { Event } from '../core/events';
 import type { SessionRegistry } from '../core/sessions/registry';
+import type { DeclaredSetup } from '../core/tunnels/declared';
 import type { RegistrationSession } from '../core/tunnels/registry/registrationSession';
 import type { TunnelController } from '../core/tunnels/tunnelController';
 import type { TunnelSession } from '../core/tunnels/tunnelSession';
@@ -13,7 +15,14 @@ type Node =
   | { readonly type: 'forwards'; readonly session: TunnelSession }
   | { readonly type: 'registrations' }
   | { readonly type: 'registration'; readonly registration: RegistrationSession }
-  | { readonly type: 'connections'; readonly session: TunnelSession };
+  | { readonly type: 'connections'; readonly session: TunnelSession }
+  | { readonly type: 'declared'; readonly setup: DeclaredSetup };
+
+/** The set-up of the devlane.yaml tunnel that is on, if any, and when it changes. */
+export interface DeclaredView {
+  readonly current: () => DeclaredSetup | undefined;
+  readonly onDidChange: Event<void>;
+}
 
 /**
  * *Tunnels*: the live tunnel with its proxy endpoints, reverse forwards, service-registry
@@ -26,11 +35,13 @@ export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private readonly view: vscode.TreeView<Node>;
   private readonly sub: { dispose(): void };
   private readonly registrySub: { dispose(): void } | undefined;
+  private readonly declaredSub: { dispose(): void } | undefined;
   private lastShape = '';
 
   constructor(
     private readonly tunnels: TunnelController,
     private readonly sessions?: SessionRegistry,
+    private readonly declared?: DeclaredView,
   ) {
     this.view = vscode.window.createTreeView(views.tunnels, { treeDataProvider: this });
     // Totals change every second while traffic flows; only the structure (and labels) warrant a refresh.
@@ -44,6 +55,7 @@ export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     this.registrySub = sessions?.onDidChange((e) => {
       if (e.session.kind === 'registration') this.changed.fire(undefined);
     });
+    this.declaredSub = declared?.onDidChange(() => this.changed.fire(undefined));
   }
 
   getTreeItem(n: Node): vscode.TreeItem {
@@ -90,6 +102,15 @@ export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         item.iconPath = new vscode.ThemeIcon(r.status.state === 'running' ? 'broadcast' : r.status.state === 'degraded' ? 'warning' : r.status.state === 'failed' ? 'error' : 'sync~spin');
         return item;
       }
+      case 'declared': {
+        const { setup } = n;
+        const failed = setup.failures.length;
+        const item = new vscode.TreeItem(`devlane.yaml: ${setup.declared.name}`, vscode.TreeItemCollapsibleState.Expanded);
+        item.description = `${setup.outcomes.length - failed} of ${setup.outcomes.length} set up`;
+        item.iconPath = new vscode.ThemeIcon(failed ? 'warning' : 'file-code');
+        item.tooltip = 'What devlane.yaml declares for this tunnel: set up after connecting and again after a reconnect.';
+        return item;
+      }
       case 'connections': {
         const item = new vscode.TreeItem('Connections', vscode.TreeItemCollapsibleState.Collapsed);
         item.description = `${n.session.totals.live} open · ${n.session.totals.opened} total`;
@@ -109,8 +130,18 @@ export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         ...(t.httpPort !== undefined ? [{ type: 'info' as const, label: 'HTTP proxy', description: `127.0.0.1:${t.httpPort}`, icon: 'globe' }] : []),
         { type: 'forwards', session: t },
         ...(this.sessions ? [{ type: 'registrations' as const }] : []),
+        ...declaredNode(this.declared?.current(), t),
         { type: 'connections', session: t },
       ];
+    }
+    if (n.type === 'declared') {
+      return n.setup.outcomes.map((o) => ({
+        type: 'info' as const,
+        label: o.label,
+        description: o.state === 'failed' ? `failed: ${o.error?.reason ?? 'error'}` : o.state === 'ok' ? 'set up' : 'setting up…',
+        icon: o.state === 'failed' ? 'error' : o.state === 'ok' ? 'check' : 'sync~spin',
+        ...(o.error ? { tooltip: o.error.message } : {}),
+      }));
     }
     if (n.type === 'registrations') return this.sessions ? registrations(this.sessions).map((registration) => ({ type: 'registration' as const, registration })) : [];
     if (n.type === 'forwards') {
@@ -127,7 +158,12 @@ export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   dispose(): void {
     this.sub.dispose();
     this.registrySub?.dispose();
+    this.declaredSub?.dispose();
     this.view.dispose();
     this.changed.dispose();
   }
+}
+
+function declaredNode(setup: DeclaredSetup | undefined, t: TunnelSession): Node[] {
+  return setup && setup.tunnel === t && setup.outcomes.length ? [{ type: 'declared', setup }] : [];
 }

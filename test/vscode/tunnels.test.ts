@@ -1,7 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -188,6 +190,67 @@ describe('VS Code: tunnel through an SSH bastion', () => {
     await noDataPlaneLeft();
   });
 
+  test('devlane.yaml\'s tunnels: Connect offers them, the chosen one connects with its reverse forward, and Expose as Service refuses with the way to the agent', async () => {
+    const page = vs!.page;
+    const bastion = b!;
+    const app = http.createServer((req, res) => res.end(`laptop says hi ${req.url}`));
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const appPort = (app.address() as net.AddressInfo).port;
+    const remotePort = 20_000 + crypto.randomInt(20_000);
+    const yamlFile = path.join(vs!.workspace, 'devlane.yaml');
+    try {
+      // Two team tunnels checked in; the bastion one uses the alias from ~/.ssh/config and forwards back to the app.
+      fs.writeFileSync(
+        yamlFile,
+        [
+          'version: 1',
+          'tunnels:',
+          '  - name: team-bastion',
+          '    transport: ssh',
+          '    ssh: {host: bastion}',
+          `    socksPort: ${socksPort}`,
+          '    reverse:',
+          `      - {remotePort: ${remotePort}, localPort: ${appPort}}`,
+          '  - name: team-agent',
+          '    transport: agent',
+          '',
+        ].join('\n'),
+      );
+      await statusItem().click();
+      const picker = page.locator('.quick-input-widget', { hasText: 'Connect tunnel (from devlane.yaml)' });
+      await picker.waitFor({ timeout: 30_000 });
+      await picker.locator('.monaco-list-row', { hasText: 'team-agent' }).waitFor();
+      await vs!.screenshot('tunnels-7-declared-pick');
+      await picker.locator('.monaco-list-row', { hasText: 'team-bastion' }).click();
+      await waitForItem('Devlane: tunnel on');
+      const rows = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Tunnels' }) }).locator('.monaco-list-row');
+      await rows.filter({ hasText: `team-bastion: bastion (${bastion.bastionIp})` }).waitFor({ timeout: 30_000 });
+      // The view lists what devlane.yaml declares for the tunnel, and how it went.
+      await rows.filter({ hasText: 'devlane.yaml: team-bastion' }).filter({ hasText: '1 of 1 set up' }).waitFor({ timeout: 30_000 });
+      await rows.filter({ hasText: `reverse forward 127.0.0.1:${remotePort} → localhost:${appPort}` }).filter({ hasText: 'set up' }).waitFor({ timeout: 30_000 });
+      // The declared forward listens on the bastion's loopback and reaches the app here.
+      const out = await waitFor('the declared reverse forward on the bastion', () => bastion.execInBastion(['curl', '-sf', '--max-time', '20', `http://127.0.0.1:${remotePort}/declared`]).catch(() => undefined), { timeoutMs: 60_000, intervalMs: 500 });
+      assert.equal(out, 'laptop says hi /declared');
+
+      await vs!.runCommand('Devlane: Expose Local Port as Service…');
+      const toast = page.locator('.notification-toast', { hasText: 'can only send traffic to a pod' }).first();
+      await toast.waitFor({ timeout: 30_000 });
+      await toast.getByRole('button', { name: 'Connect through the In-Cluster Agent' }).waitFor({ timeout: 10_000 });
+      // Refused before any question: no input box was opened.
+      assert.equal(await page.locator('.quick-input-widget', { hasText: 'Expose local port as Service' }).isVisible(), false);
+      // Away from the status item, so its hover does not cover the notification in the screenshot.
+      await page.mouse.move(700, 300);
+      await vs!.screenshot('tunnels-8-expose-needs-agent');
+
+      await statusItem().click();
+      await waitForItem('Devlane: tunnel off');
+      await noDataPlaneLeft();
+    } finally {
+      fs.writeFileSync(yamlFile, 'version: 1\n');
+      app.close();
+    }
+  });
+
   test('a wrong password gives a clear error, the item shows the error and nothing is left running', async () => {
     const page = vs!.page;
     const bastion = b!;
@@ -200,7 +263,7 @@ describe('VS Code: tunnel through an SSH bastion', () => {
       await title.waitFor({ timeout: 60_000 });
       if (attempt === 'retry') await title.getByText('the previous one was refused', { exact: false }).waitFor();
       await input.fill(`wrong-${bastion.password}`);
-      if (attempt === 'first') await vs!.screenshot('tunnels-7-password-prompt');
+      if (attempt === 'first') await vs!.screenshot('tunnels-9-password-prompt');
       await input.press('Enter');
       await page.locator('.quick-input-widget', { hasText: 'Keep the password?' }).waitFor({ timeout: 15_000 });
       await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Only this time' }).click();
@@ -211,7 +274,7 @@ describe('VS Code: tunnel through an SSH bastion', () => {
     assert.ok(error.includes('tried password'), error);
     assert.ok(error.includes('Check the user name, key or password'), error);
     await tooltipWith(['Devlane tunnel: error', 'refused the login']);
-    await vs!.screenshot('tunnels-8-wrong-password');
+    await vs!.screenshot('tunnels-10-wrong-password');
     await noDataPlaneLeft();
     assert.ok(await refused(socksPort), 'the SOCKS port is closed');
   });

@@ -7,10 +7,52 @@ export interface DevlaneYaml {
   readonly version: 1;
   readonly cluster?: { readonly kubeconfig?: string; readonly context?: string; readonly namespace?: string };
   readonly clones?: readonly unknown[];
-  readonly deploy?: Readonly<Record<string, unknown>>;
   readonly debug?: { readonly sourcePaths?: readonly string[]; readonly port?: number; readonly stepFilters?: readonly string[] };
-  readonly tunnels?: readonly unknown[];
-  readonly lanes?: readonly unknown[];
+  readonly tunnels?: readonly DeclaredTunnel[];
+}
+
+/** A tunnel a team checks in: how to reach the cluster and what to set up once connected. */
+export interface DeclaredTunnel {
+  readonly name: string;
+  readonly transport: 'ssh' | 'agent';
+  /** Required with transport ssh (the schema says so). */
+  readonly ssh?: DeclaredSsh;
+  readonly agent?: { readonly namespace?: string };
+  readonly socksPort?: number;
+  readonly httpPort?: number;
+  readonly reverse?: readonly DeclaredReverseForward[];
+  readonly expose?: readonly DeclaredExposure[];
+  readonly registrations?: readonly DeclaredRegistration[];
+}
+
+export interface DeclaredSsh {
+  readonly host: string;
+  readonly user?: string;
+  readonly port?: number;
+  readonly identityFile?: string;
+  readonly proxyJump?: string;
+  /** Where pods reach the bastion (registered for registrations); default: host. */
+  readonly clusterAddress?: string;
+}
+
+export interface DeclaredReverseForward {
+  readonly remotePort: number;
+  readonly localPort: number;
+  readonly bind?: string;
+}
+
+export interface DeclaredExposure {
+  readonly service: string;
+  readonly port?: number;
+  readonly localPort: number;
+}
+
+export interface DeclaredRegistration {
+  readonly kind: 'consul' | 'eureka' | 'nacos';
+  readonly url: string;
+  readonly service: string;
+  readonly localPort: number;
+  readonly remotePort?: number;
 }
 
 export interface YamlProblem {
@@ -44,7 +86,8 @@ export function parseDevlaneYaml(text: string): ParsedDevlaneYaml {
     return { ok: false, problems: doc.errors.map((e) => ({ message: `YAML: ${e.message.split('\n')[0]}`, ...at(e.pos[0], e.pos[1]) })) };
   }
   const value: unknown = doc.toJS();
-  const errors = validate(value ?? {});
+  // An `if`/`then` failure is reported twice by Ajv: keep the precise one (e.g. missing "ssh").
+  const errors = validate(value ?? {}).filter((e) => e.keyword !== 'if');
   if (errors.length === 0) return { ok: true, value: value as DevlaneYaml };
   return {
     ok: false,

@@ -24,6 +24,8 @@ export class TunnelController implements Disposable {
   private stopping: Promise<void> | undefined;
   private failure: DevlaneError | undefined;
   private readonly clientSubs: Disposable[] = [];
+  /** Things that live as long as the current tunnel (what devlane.yaml declares for it). */
+  private companions: Disposable[] = [];
 
   constructor(
     dataPlane: DataPlaneOptions,
@@ -126,6 +128,13 @@ export class TunnelController implements Disposable {
     this.changes.fire();
   }
 
+  /** Ties `d` to the current tunnel: disposed when it goes (disconnect, failure, shutdown); at once when there is none. */
+  own<T extends Disposable>(d: T): T {
+    if (this.current) this.companions.push(d);
+    else d.dispose();
+    return d;
+  }
+
   /** Stops the tunnel and the data-plane process (deactivation). */
   async shutdown(): Promise<void> {
     await this.disconnect();
@@ -156,6 +165,7 @@ export class TunnelController implements Disposable {
   }
 
   private release(): void {
+    for (const d of this.companions.splice(0)) d.dispose();
     this.sub?.dispose();
     this.sub = undefined;
     this.current = undefined;

@@ -2,21 +2,28 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AgentParams, ForwardInfo, ForwardRequest, StartTunnelParams, TunnelInfo, TunnelStateEvent, TunnelTotals } from '../../../dataplane/ipc/protocol';
-import { parseSshConfig, resolveChain, type SshHop } from '../../../dataplane/ssh/sshConfig';
+import { parseDestination, parseSshConfig, resolveChain, type SshConfig, type SshConfigBlock, type SshHop } from '../../../dataplane/ssh/sshConfig';
 import type { ConnectionStats } from '../../../dataplane/proxy/connections';
 import { DevlaneError } from '../errors';
 import { Emitter, type Disposable } from '../events';
 import type { Session, SessionStatus } from '../sessions/session';
 import type { DataPlaneClient } from './dataPlane';
+import type { RegistryRoute, SocksCredentials } from './registry/http';
 
 export interface TunnelSpec {
   /** `alias` from ~/.ssh/config or `[user@]host[:port]`; a label when `agent` is set. */
   readonly destination: string;
+  /** The name to show (a devlane.yaml tunnel's name), before the destination. */
+  readonly label?: string;
   /** Use the in-cluster agent instead of an SSH bastion. */
   readonly agent?: AgentParams;
   readonly socksPort: number;
   readonly httpPort?: number;
   readonly sshConfigFile?: string;
+  /** Options for the destination that take precedence over ~/.ssh/config (devlane.yaml's `ssh`). */
+  readonly ssh?: SshOptions;
+  /** Username/password the SOCKS and HTTP proxies require; kept in memory only. */
+  readonly socksCredentials?: SocksCredentials;
   readonly knownHostsFiles?: readonly string[];
   readonly hashKnownHosts?: boolean;
   readonly agentSocket?: string;
@@ -26,8 +33,32 @@ export interface TunnelSpec {
   readonly degradedAfterMs?: number;
 }
 
+export interface SshOptions {
+  readonly user?: string;
+  readonly port?: number;
+  readonly identityFile?: string;
+  readonly proxyJump?: string;
+}
+
+/**
+ * The user's SSH config with a first block for the destination carrying `options`: OpenSSH takes
+ * the first value it meets (IdentityFile accumulates), so these win and the rest of the user's
+ * config still applies (HostName of an alias, keys, jump hosts of the jump hosts).
+ */
+export function withOptions(cfg: SshConfig, host: string, options: SshOptions | undefined): SshConfig {
+  if (!options) return cfg;
+  const opts: { keyword: string; args: string[]; line: number }[] = [];
+  if (options.user !== undefined) opts.push({ keyword: 'user', args: [options.user], line: 0 });
+  if (options.port !== undefined) opts.push({ keyword: 'port', args: [String(options.port)], line: 0 });
+  if (options.identityFile !== undefined) opts.push({ keyword: 'identityfile', args: [options.identityFile], line: 0 });
+  if (options.proxyJump !== undefined) opts.push({ keyword: 'proxyjump', args: [options.proxyJump], line: 0 });
+  if (opts.length === 0) return cfg;
+  const block: SshConfigBlock = { patterns: [host], options: opts };
+  return { blocks: [block, ...cfg.blocks], warnings: cfg.warnings };
+}
+
 /** Resolves a destination through the user's SSH config into the hops the data plane connects. */
-export function resolveHops(spec: Pick<TunnelSpec, 'destination' | 'sshConfigFile'>, home = os.homedir(), localUser = os.userInfo().username): SshHop[] {
+export function resolveHops(spec: Pick<TunnelSpec, 'destination' | 'sshConfigFile' | 'ssh'>, home = os.homedir(), localUser = os.userInfo().username): SshHop[] {
   const file = spec.sshConfigFile ?? path.join(home, '.ssh', 'config');
   let text = '';
   try {
@@ -36,7 +67,8 @@ export function resolveHops(spec: Pick<TunnelSpec, 'destination' | 'sshConfigFil
     // No config file: the destination is taken literally.
   }
   try {
-    return resolveChain(parseSshConfig(text), spec.destination, { home, localUser });
+    const host = parseDestination(spec.destination)?.host ?? spec.destination;
+    return resolveChain(withOptions(parseSshConfig(text), host, spec.ssh), spec.destination, { home, localUser });
   } catch (e) {
     throw new DevlaneError('invalid-input', `Cannot resolve the SSH destination "${spec.destination}": ${e instanceof Error ? e.message : String(e)}. Use an alias from ~/.ssh/config or user@host[:port].`, { cause: e });
   }
@@ -69,6 +101,8 @@ export class TunnelSession implements Session {
   target = '';
   /** Which transport carries the tunnel (an older data plane does not say: SSH). */
   transport: 'ssh' | 'agent' = 'ssh';
+  /** What the proxies require, when they were started with credentials (unknown after a re-attach). */
+  socksCredentials: SocksCredentials | undefined;
 
   constructor(
     readonly id: string,
@@ -120,6 +154,20 @@ export class TunnelSession implements Session {
     return added;
   }
 
+  /**
+   * A Kubernetes Service in front of a listener in the agent pod. A Service selects pods, so only
+   * the agent transport can have one; on an SSH tunnel this refuses before asking anything.
+   */
+  async exposeService(localPort: number, service: { name: string; port: number }, localHost = '127.0.0.1'): Promise<ForwardInfo> {
+    if (this.transport !== 'agent') throw serviceNeedsAgent();
+    return this.addReverseForward({ bindAddress: '0.0.0.0', bindPort: 0, localHost, localPort, service });
+  }
+
+  /** How registry calls reach the cluster: through this tunnel's SOCKS proxy, with its credentials. */
+  registryRoute(): RegistryRoute {
+    return { kind: 'socks', port: this.socksPort, ...(this.socksCredentials ? { credentials: this.socksCredentials } : {}) };
+  }
+
   async removeReverseForward(bindAddress: string, bindPort: number): Promise<void> {
     await this.client.request('tunnel.removeReverseForward', { id: this.id, bindAddress, bindPort });
     this.forwards = this.forwards.filter((f) => !(f.bindAddress === bindAddress && f.bindPort === bindPort));
@@ -148,6 +196,15 @@ export class TunnelSession implements Session {
   }
 }
 
+/** Why a Service cannot lead to this machine over an SSH tunnel, and the way out. */
+export function serviceNeedsAgent(): DevlaneError {
+  return new DevlaneError(
+    'invalid-input',
+    'A Kubernetes Service can only send traffic to a pod, and this tunnel goes through an SSH bastion, which is not a pod. Connect through the in-cluster agent (it runs a pod the Service selects), or use a reverse forward on the bastion instead.',
+    { actions: [{ title: 'Connect through the In-Cluster Agent', command: 'devlane.tunnel.connectAgent' }, { title: 'Add Reverse Forward', command: 'devlane.tunnel.addReverseForward' }] },
+  );
+}
+
 /** Starts a tunnel in the data plane and returns its session, or throws the DevlaneError of the failure. */
 export async function startTunnel(client: DataPlaneClient, id: string, spec: TunnelSpec): Promise<TunnelSession> {
   const hops = spec.agent ? [] : resolveHops(spec);
@@ -159,7 +216,7 @@ export async function startTunnel(client: DataPlaneClient, id: string, spec: Tun
     knownHostsFiles: spec.knownHostsFiles ?? [path.join(home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],
     ...(spec.hashKnownHosts !== undefined ? { hashKnownHosts: spec.hashKnownHosts } : {}),
     ...(spec.agentSocket ? { agentSocket: spec.agentSocket } : {}),
-    socks: { port: spec.socksPort },
+    socks: { port: spec.socksPort, ...(spec.socksCredentials ? { username: spec.socksCredentials.username, password: spec.socksCredentials.password } : {}) },
     ...(spec.httpPort !== undefined ? { http: { port: spec.httpPort } } : {}),
     ...(spec.keepaliveIntervalMs ? { keepaliveIntervalMs: spec.keepaliveIntervalMs } : {}),
     ...(spec.keepaliveCountMax ? { keepaliveCountMax: spec.keepaliveCountMax } : {}),
@@ -167,8 +224,10 @@ export async function startTunnel(client: DataPlaneClient, id: string, spec: Tun
     ...(spec.degradedAfterMs ? { degradedAfterMs: spec.degradedAfterMs } : {}),
   };
   const last = hops[hops.length - 1];
-  const label = !last || spec.destination === last.hostName ? spec.destination : `${spec.destination} (${last.hostName})`;
+  const where = !last || spec.destination === last.hostName ? spec.destination : `${spec.destination} (${last.hostName})`;
+  const label = spec.label ? `${spec.label}: ${where}` : where;
   const session = new TunnelSession(id, label, client);
+  session.socksCredentials = spec.socksCredentials;
   try {
     // Long: the user may be answering a host-key or password question meanwhile.
     session.apply(await client.request('tunnel.start', params, 15 * 60_000));

@@ -19,12 +19,9 @@ clones:
     labels: {lane: alice}
     deploy: {artifact: target/classes, readinessPort: 8080, on: save, watch: [src/**, pom.xml]}
   - {namespace: shop, kind: Deployment, name: inventory, deploy: {on: task, task: "mvn: package"}}
-deploy: {artifact: target/*.jar, restart: true, waitFor: {port: 8080}}
 debug: {sourcePaths: [src/main/java]}
 tunnels:
   - {name: bastion, transport: ssh, ssh: {host: bastion.example, user: dev}, reverse: [{remotePort: 18080, localPort: 8080}]}
-lanes:
-  - {name: alice, service: orders, mesh: istio}
 `);
   assert.ok(r.ok, JSON.stringify(r));
 });

@@ -7,7 +7,13 @@ import { DevlaneError } from '../../errors';
  * JSON over HTTP to a registry, either directly or through the tunnel's SOCKS5 proxy (the usual
  * case: the registry is a cluster Service whose name only the far side resolves).
  */
-export type RegistryRoute = { readonly kind: 'direct' } | { readonly kind: 'socks'; readonly port: number; readonly host?: string };
+export type RegistryRoute = { readonly kind: 'direct' } | { readonly kind: 'socks'; readonly port: number; readonly host?: string; readonly credentials?: SocksCredentials };
+
+/** The username/password (RFC 1929) the tunnel's SOCKS proxy was started with, when it has any. Never logged. */
+export interface SocksCredentials {
+  readonly username: string;
+  readonly password: string;
+}
 
 export interface HttpAnswer {
   readonly status: number;
@@ -43,12 +49,24 @@ export function socksReplyLength(b: Uint8Array): number | undefined {
   return 4; // unknown type: the caller reports the reply code it already has
 }
 
-/** Opens a TCP stream to host:port through a SOCKS5 proxy (no authentication: the proxy is ours, on loopback). */
-export function socksConnect(proxy: { host: string; port: number }, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+/** The RFC 1929 username/password request; each field is at most 255 bytes. */
+export function encodeSocksAuth(c: SocksCredentials): Buffer {
+  const u = Buffer.from(c.username, 'utf8');
+  const p = Buffer.from(c.password, 'utf8');
+  if (u.length < 1 || u.length > 255 || p.length < 1 || p.length > 255) throw new DevlaneError('invalid-input', 'The SOCKS proxy credentials must be 1 to 255 bytes each.');
+  return Buffer.concat([Buffer.from([1, u.length]), u, Buffer.from([p.length]), p]);
+}
+
+/**
+ * Opens a TCP stream to host:port through a SOCKS5 proxy: without authentication, or with
+ * username/password when the tunnel's proxy was started with credentials.
+ */
+export function socksConnect(proxy: { host: string; port: number; credentials?: SocksCredentials }, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: proxy.host, port: proxy.port });
     let buf = Buffer.alloc(0);
-    let stage: 'method' | 'reply' = 'method';
+    let stage: 'method' | 'auth' | 'reply' = 'method';
+    const creds = proxy.credentials;
     const timer = setTimeout(() => fail(new DevlaneError('timeout', `The tunnel did not open a connection to ${host}:${port} within ${timeoutMs} ms. Check the tunnel in the Tunnels view.`)), timeoutMs);
     const fail = (e: Error) => {
       clearTimeout(timer);
@@ -56,12 +74,27 @@ export function socksConnect(proxy: { host: string; port: number }, host: string
       reject(e);
     };
     s.once('error', (e) => fail(new DevlaneError('tunnel-down', `Cannot reach the tunnel's SOCKS proxy on ${proxy.host}:${proxy.port}: ${e.message}. Connect the tunnel first.`, { cause: e })));
-    s.once('connect', () => s.write(Buffer.from([5, 1, 0])));
+    // Offer "no authentication" and, with credentials, username/password (method 2).
+    s.once('connect', () => s.write(Buffer.from(creds ? [5, 2, 0, 2] : [5, 1, 0])));
     const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       if (stage === 'method') {
         if (buf.length < 2) return;
-        if (buf[1] !== 0) return fail(new DevlaneError('tunnel-down', 'The tunnel\'s SOCKS proxy asks for authentication Devlane was not given.'));
+        const method = buf[1];
+        buf = buf.subarray(2);
+        if (method === 2 && creds) {
+          stage = 'auth';
+          s.write(encodeSocksAuth(creds));
+        } else if (method === 0) {
+          stage = 'reply';
+          s.write(encodeConnect({ host, port }));
+        } else {
+          return fail(new DevlaneError('tunnel-down', `The SOCKS proxy on ${proxy.host}:${proxy.port} asks for authentication Devlane was not given. Reconnect the tunnel so Devlane knows its proxy's credentials.`));
+        }
+      }
+      if (stage === 'auth') {
+        if (buf.length < 2) return;
+        if (buf[1] !== 0) return fail(new DevlaneError('tunnel-down', `The SOCKS proxy on ${proxy.host}:${proxy.port} refused Devlane's credentials. Reconnect the tunnel (a new one may have replaced it).`));
         buf = buf.subarray(2);
         stage = 'reply';
         s.write(encodeConnect({ host, port }));
@@ -87,7 +120,7 @@ export async function httpCall(route: RegistryRoute, call: HttpCall): Promise<Ht
   const port = Number(url.port || 80);
   const timeoutMs = call.timeoutMs ?? 15_000;
   const body = call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
-  const socket = route.kind === 'socks' ? await socksConnect({ host: route.host ?? '127.0.0.1', port: route.port }, url.hostname, port, timeoutMs) : undefined;
+  const socket = route.kind === 'socks' ? await socksConnect({ host: route.host ?? '127.0.0.1', port: route.port, ...(route.credentials ? { credentials: route.credentials } : {}) }, url.hostname, port, timeoutMs) : undefined;
   return new Promise<HttpAnswer>((resolve, reject) => {
     const req = http.request(
       {

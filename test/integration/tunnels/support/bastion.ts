@@ -33,6 +33,8 @@ export interface Bastion {
   readonly knownHostsLine: string;
   readonly hostKeyBlob: Buffer;
   startSshd(): Promise<void>;
+  /** sshd's GatewayPorts from the next startSshd() on (no: remote forwards listen on its loopback only). */
+  setGatewayPorts(value: GatewayPorts): void;
   /** Ends sshd and every session process it forked (all live in our namespace). */
   stopSshd(): Promise<void>;
   /** Runs a command inside the bastion namespace and resolves with its stdout (async: the caller may be serving it). */
@@ -86,7 +88,9 @@ export interface ClusterNetwork {
   readonly clusterDomain: string;
 }
 
-export async function createBastion(opts: { cluster?: ClusterNetwork } = {}): Promise<Bastion> {
+export type GatewayPorts = 'no' | 'yes' | 'clientspecified';
+
+export async function createBastion(opts: { cluster?: ClusterNetwork; gatewayPorts?: GatewayPorts } = {}): Promise<Bastion> {
   const tag = crypto.randomBytes(3).toString('hex');
   const ns = `dlb-${tag}`;
   const cloudNs = `dlc-${tag}`;
@@ -188,7 +192,7 @@ export async function createBastion(opts: { cluster?: ClusterNetwork } = {}): Pr
     fs.writeFileSync(path.join(dir, 'authorized_keys'), fs.readFileSync(path.join(dir, 'user_key.pub'), 'utf8') + fs.readFileSync(path.join(dir, 'enc_key.pub'), 'utf8'));
     const [keyType, keyB64] = fs.readFileSync(path.join(dir, 'host_key.pub'), 'utf8').trim().split(/\s+/);
     fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    fs.writeFileSync(
+    const writeSshdConfig = (gatewayPorts: GatewayPorts) => fs.writeFileSync(
       path.join(dir, 'sshd_config'),
       [
         'Port 22',
@@ -202,12 +206,13 @@ export async function createBastion(opts: { cluster?: ClusterNetwork } = {}): Pr
         'KbdInteractiveAuthentication no',
         'UsePAM no',
         'AllowTcpForwarding yes',
-        'GatewayPorts clientspecified',
+        `GatewayPorts ${gatewayPorts}`,
         'MaxStartups 200:30:400',
         'LogLevel ERROR',
         '',
       ].join('\n'),
     );
+    writeSshdConfig(opts.gatewayPorts ?? 'clientspecified');
 
     const cloud = spawn('ip', ['netns', 'exec', cloudNs, process.execPath, '-e', CLOUD_SERVER, cloudIp], { stdio: ['ignore', 'ignore', 'inherit'] });
     children.add(cloud);
@@ -248,6 +253,7 @@ export async function createBastion(opts: { cluster?: ClusterNetwork } = {}): Pr
           return canConnect(bastionIp, 22);
         }, { timeoutMs: 20_000, intervalMs: 50 });
       },
+      setGatewayPorts: writeSshdConfig,
       async stopSshd() {
         await stopNs(ns);
         sshd = undefined;

@@ -26,16 +26,16 @@ function deployment(name: string, podSpec: V1PodSpec): V1Deployment {
 }
 
 /**
- * Consul (dev agent, HTTP on 8500), Eureka (8761) and Nacos (8848) as Deployments with Services,
+ * Consul (dev agent, HTTP on 8500), Eureka (8761) and Nacos (8848) (or those of `kinds`) as Deployments with Services,
  * run from the host-built binaries through hostPath volumes, plus a `client` pod (curl) that plays another
  * service looking the local one up. Resolves once all three are Ready.
  */
-export async function deployRegistries(kc: KubeConfig, namespace: string, peers: RegistryPeers): Promise<{ clientPod: string }> {
+export async function deployRegistries(kc: KubeConfig, namespace: string, peers: RegistryPeers, kinds: readonly (keyof RegistryPeers)[] = ['consul', 'eureka', 'nacos']): Promise<{ clientPod: string }> {
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const consulDir = path.dirname(peers.consul);
   const eurekaDir = path.dirname(peers.eureka);
-  await apps.createNamespacedDeployment({
+  if (kinds.includes('consul')) await apps.createNamespacedDeployment({
     namespace,
     body: deployment('consul', {
       volumes: [{ name: 'bin', hostPath: { path: consulDir, type: 'Directory' } }],
@@ -51,7 +51,7 @@ export async function deployRegistries(kc: KubeConfig, namespace: string, peers:
       ],
     }),
   });
-  await apps.createNamespacedDeployment({
+  if (kinds.includes('eureka')) await apps.createNamespacedDeployment({
     namespace,
     body: deployment('eureka', {
       volumes: [{ name: 'jar', hostPath: { path: eurekaDir, type: 'Directory' } }],
@@ -68,7 +68,7 @@ export async function deployRegistries(kc: KubeConfig, namespace: string, peers:
       ],
     }),
   });
-  await apps.createNamespacedDeployment({
+  if (kinds.includes('nacos')) await apps.createNamespacedDeployment({
     namespace,
     body: deployment('nacos', {
       volumes: [{ name: 'jar', hostPath: { path: path.dirname(peers.nacos), type: 'Directory' } }],
@@ -87,6 +87,7 @@ export async function deployRegistries(kc: KubeConfig, namespace: string, peers:
     }),
   });
   for (const [name, port] of [['consul', 8500], ['eureka', 8761], ['nacos', 8848]] as const) {
+    if (!kinds.includes(name)) continue;
     await core.createNamespacedService({ namespace, body: { metadata: { name }, spec: { selector: { app: name }, ports: [{ port, targetPort: port }] } } });
   }
   await core.createNamespacedPod({
@@ -95,9 +96,9 @@ export async function deployRegistries(kc: KubeConfig, namespace: string, peers:
   });
   // Eureka is a JVM that starts in 10–60 s on a loaded 2-core machine.
   await Promise.all([
-    waitForReadyPods(kc, namespace, 'app=consul', 1, 240_000),
-    waitForReadyPods(kc, namespace, 'app=eureka', 1, 300_000),
-    waitForReadyPods(kc, namespace, 'app=nacos', 1, 300_000),
+    ...(kinds.includes('consul') ? [waitForReadyPods(kc, namespace, 'app=consul', 1, 240_000)] : []),
+    ...(kinds.includes('eureka') ? [waitForReadyPods(kc, namespace, 'app=eureka', 1, 300_000)] : []),
+    ...(kinds.includes('nacos') ? [waitForReadyPods(kc, namespace, 'app=nacos', 1, 300_000)] : []),
     waitForReadyPods(kc, namespace, 'app=client', 1, 120_000),
   ]);
   return { clientPod: 'client' };
