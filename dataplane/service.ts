@@ -135,6 +135,10 @@ export class DataPlaneService {
       return null;
     });
     on('tunnel.connections', (p) => this.get(p.id).table.list());
+    on('tunnel.credentials', (p) => {
+      const { username, password } = this.get(p.id).params.socks;
+      return username !== undefined && password !== undefined ? { username, password } : null;
+    });
     on('shutdown', () => {
       setImmediate(() => void this.shutdown());
       return null;

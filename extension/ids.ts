@@ -86,6 +86,7 @@ export interface Settings {
   'devlane.tunnel.httpPort': number;
   'devlane.tunnel.keepaliveIntervalSeconds': number;
   'devlane.tunnel.keepaliveCountMax': number;
+  'devlane.tunnel.proxyAuth': boolean;
 }
 export type SettingId = keyof Settings;
 

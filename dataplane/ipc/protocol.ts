@@ -5,7 +5,8 @@ import type { SshHop } from '../ssh/sshConfig';
 
 /** The messages between the extension (controller) and the data plane, typed once for both ends. */
 
-export const PROTOCOL_VERSION = 1;
+/** 2: `tunnel.credentials`. A data plane left running by an older Devlane is replaced rather than asked what it cannot answer. */
+export const PROTOCOL_VERSION = 2;
 
 /** Instead of SSH: an agent pod in the cluster, reached through port-forward. */
 export interface AgentParams {
@@ -88,6 +89,8 @@ export interface DataPlaneMethods {
   'tunnel.addReverseForward': { params: { id: string } & ForwardRequest; result: ForwardInfo };
   'tunnel.removeReverseForward': { params: { id: string; bindAddress: string; bindPort: number }; result: null };
   'tunnel.connections': { params: { id: string }; result: { live: ConnectionStats[]; recent: ConnectionStats[] } };
+  /** The username/password the tunnel's proxies require (null: none), for a controller that re-attached. */
+  'tunnel.credentials': { params: { id: string }; result: { username: string; password: string } | null };
   shutdown: { params: Record<string, never>; result: null };
 }
 

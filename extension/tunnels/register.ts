@@ -11,7 +11,7 @@ import { Emitter } from '../core/events';
 import type { DeclaredTunnel } from '../core/config/devlaneYaml';
 import { defaultRuntimeDir } from '../core/tunnels/dataPlane';
 import { declaredTunnels, declaredTunnelSpec, DeclaredSetup, type TunnelDefaults } from '../core/tunnels/declared';
-import { injectProxy, proxyEnvironment, type DebugConfig } from '../core/tunnels/proxyEnv';
+import { describeInjection, injectProxy, proxyEnvironment, proxyInjectionProblem, runsProgram, type DebugConfig } from '../core/tunnels/proxyEnv';
 import { checkBastionForward, explainBastionRefusal, isLoopback, targetHost } from '../core/tunnels/registry/inbound';
 import { TunnelController } from '../core/tunnels/tunnelController';
 import { serviceNeedsAgent, type TunnelSpec } from '../core/tunnels/tunnelSession';
@@ -64,8 +64,11 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
   ctx.own(new TunnelsView(controller, ctx.sessions, { current: () => declaredSetup, onDidChange: declaredChanged.event }));
   registerServiceRegistrations(ctx, controller);
 
+  // With devlane.tunnel.proxyAuth the tunnel makes fresh credentials at connect (held in memory only).
   const start = (tunnelSpec: TunnelSpec) =>
-    vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Devlane: connecting tunnel (${tunnelSpec.destination})` }, () => controller.connect(tunnelSpec));
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Devlane: connecting tunnel (${tunnelSpec.destination})` }, () =>
+      controller.connect({ ...tunnelSpec, proxyAuth: ctx.config.get('devlane.tunnel.proxyAuth') === true }),
+    );
   const connect = async () => {
     if (controller.session) return;
     // A team's tunnels from devlane.yaml come first; without any, the setting or a question.
@@ -101,7 +104,9 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
   ctx.registerCommand('devlane.tunnel.openTerminal', () => {
     const ep = controller.endpoints;
     if (!ep) throw notOn();
-    const terminal = vscode.window.createTerminal({ name: 'Devlane tunnel', env: proxyEnvironment(ep, process.env) });
+    // Transient: VS Code would otherwise keep the terminal's launch settings (its env, the proxy
+    // credentials with it) to revive it after a restart, when this tunnel and its credentials are gone.
+    const terminal = vscode.window.createTerminal({ name: 'Devlane tunnel', env: proxyEnvironment(ep, process.env), isTransient: true });
     terminal.show();
   });
   ctx.registerCommand('devlane.tunnel.addReverseForward', async () => {
@@ -165,8 +170,16 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
     vscode.debug.registerDebugConfigurationProvider('*', {
       resolveDebugConfiguration(_folder, config) {
         const ep = controller.endpoints;
-        if (!ep || (config as { devlaneTunnel?: boolean }).devlaneTunnel === false) return config;
-        ctx.log.info(`adding the tunnel proxy to the ${config.type} session "${config.name}"`);
+        if (!ep || (config as { devlaneTunnel?: boolean }).devlaneTunnel === false || !runsProgram(config as DebugConfig)) return config;
+        const problem = proxyInjectionProblem(config as DebugConfig, ep);
+        if (problem) {
+          // The session still starts, without the tunnel: said once in the log and shown with the way out.
+          ctx.log.warn(problem.message);
+          void ctx.showError(problem);
+          return config;
+        }
+        // The line says where and whether authentication is on; the injected values are never logged.
+        ctx.log.info(describeInjection(config as DebugConfig, ep));
         return injectProxy(config as DebugConfig, ep) as vscode.DebugConfiguration;
       },
     }),

@@ -67,7 +67,7 @@ export class TunnelStatusItem implements vscode.Disposable {
     if (s) {
       md.appendMarkdown(`Target: \`${s.target || s.label}\`\n\n`);
       if (s.tunnel.rttMs !== undefined) md.appendMarkdown(`Round trip: ${s.tunnel.rttMs} ms\n\n`);
-      md.appendMarkdown(`SOCKS5: \`127.0.0.1:${s.socksPort}\`${s.httpPort !== undefined ? ` · HTTP: \`127.0.0.1:${s.httpPort}\`` : ''}\n\n`);
+      md.appendMarkdown(`SOCKS5: \`127.0.0.1:${s.socksPort}\`${s.httpPort !== undefined ? ` · HTTP: \`127.0.0.1:${s.httpPort}\`` : ''} · authentication ${s.socksCredentials ? 'on' : 'off'}\n\n`);
       md.appendMarkdown(`Connections: ${s.totals.live} open, ${s.totals.opened} total · ↑ ${formatBytes(s.totals.bytesUp)} ↓ ${formatBytes(s.totals.bytesDown)}\n\n`);
       if (s.tunnel.detail && state !== 'on') md.appendMarkdown(`${escape(s.tunnel.detail)}\n\n`);
     }

@@ -128,6 +128,10 @@ export class TunnelsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
       return [
         { type: 'info', label: 'SOCKS5', description: `127.0.0.1:${t.socksPort}`, icon: 'globe' },
         ...(t.httpPort !== undefined ? [{ type: 'info' as const, label: 'HTTP proxy', description: `127.0.0.1:${t.httpPort}`, icon: 'globe' }] : []),
+        // Whether the proxies ask for credentials; the credentials themselves are never shown.
+        ...(t.socksCredentials
+          ? [{ type: 'info' as const, label: 'Authentication on', description: 'fresh credentials for this tunnel', icon: 'lock', tooltip: 'Both proxies require the username and password Devlane made at connect; run/debug sessions and the tunnel terminal get them.' }]
+          : []),
         { type: 'forwards', session: t },
         ...(this.sessions ? [{ type: 'registrations' as const }] : []),
         ...declaredNode(this.declared?.current(), t),

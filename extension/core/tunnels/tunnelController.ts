@@ -64,7 +64,7 @@ export class TunnelController implements Disposable {
   get endpoints(): ProxyEndpoints | undefined {
     const s = this.current;
     if (!s || (this.state !== 'on' && this.state !== 'degraded')) return undefined;
-    return { socksPort: s.socksPort, ...(s.httpPort !== undefined ? { httpPort: s.httpPort } : {}) };
+    return { socksPort: s.socksPort, ...(s.httpPort !== undefined ? { httpPort: s.httpPort } : {}), ...(s.socksCredentials ? { credentials: s.socksCredentials } : {}) };
   }
 
   /** Picks up a tunnel a previous extension host left running (no process is started). */
@@ -82,8 +82,10 @@ export class TunnelController implements Disposable {
     if (!info || this.current) return;
     const session = new TunnelSession(info.id, info.target, this.client);
     session.apply(info);
+    // Still adopted when this fails: the tunnel keeps running and can be disconnected from here.
+    await session.recallCredentials().catch((e: unknown) => this.log.warn(`could not ask the tunnel service for the proxy credentials: ${e instanceof Error ? e.message : String(e)}`));
     this.adopt(session);
-    this.log.info(`re-attached to tunnel ${info.target} in tunnel service pid ${hello.pid}`);
+    this.log.info(`re-attached to tunnel ${info.target} in tunnel service pid ${hello.pid}; ${authNote(session)}`);
   }
 
   connect(spec: TunnelSpec): Promise<TunnelSession> {
@@ -97,6 +99,7 @@ export class TunnelController implements Disposable {
         await this.client.connect();
         const session = await startTunnel(this.client, id, spec);
         this.adopt(session);
+        this.log.info(`tunnel ${session.label} on: SOCKS 127.0.0.1:${session.socksPort}${session.httpPort !== undefined ? `, HTTP 127.0.0.1:${session.httpPort}` : ''}; ${authNote(session)}`);
         return session;
       } catch (e) {
         this.failure = toDevlaneError(e, 'tunnel-down');
@@ -170,4 +173,9 @@ export class TunnelController implements Disposable {
     this.sub = undefined;
     this.current = undefined;
   }
+}
+
+/** Whether the proxies ask for credentials, for the log: never the credentials themselves. */
+function authNote(s: TunnelSession): string {
+  return `proxy authentication ${s.socksCredentials ? 'on' : 'off'}`;
 }

@@ -8,6 +8,7 @@ import { DevlaneError } from '../errors';
 import { Emitter, type Disposable } from '../events';
 import type { Session, SessionStatus } from '../sessions/session';
 import type { DataPlaneClient } from './dataPlane';
+import { newProxyCredentials } from './proxyEnv';
 import type { RegistryRoute, SocksCredentials } from './registry/http';
 
 export interface TunnelSpec {
@@ -24,6 +25,8 @@ export interface TunnelSpec {
   readonly ssh?: SshOptions;
   /** Username/password the SOCKS and HTTP proxies require; kept in memory only. */
   readonly socksCredentials?: SocksCredentials;
+  /** Both proxies require fresh random credentials, made at connect (unless socksCredentials gives them). */
+  readonly proxyAuth?: boolean;
   readonly knownHostsFiles?: readonly string[];
   readonly hashKnownHosts?: boolean;
   readonly agentSocket?: string;
@@ -101,7 +104,7 @@ export class TunnelSession implements Session {
   target = '';
   /** Which transport carries the tunnel (an older data plane does not say: SSH). */
   transport: 'ssh' | 'agent' = 'ssh';
-  /** What the proxies require, when they were started with credentials (unknown after a re-attach). */
+  /** What the proxies require, when they were started with credentials (asked back from the data plane on re-attach). */
   socksCredentials: SocksCredentials | undefined;
 
   constructor(
@@ -144,6 +147,16 @@ export class TunnelSession implements Session {
     this.target = info.target;
     this.transport = info.transport ?? 'ssh';
     this.update(info.state);
+  }
+
+  /**
+   * After a re-attach: the credentials the proxies enforce, asked from the data plane that holds
+   * them. Not kept in SecretStorage instead: that would write them to disk for the tunnel's life
+   * and leave them there after a crash, while the data plane has them in memory anyway and its
+   * socket only opens to this user (a 0700 directory), the same boundary that protects the tunnel.
+   */
+  async recallCredentials(): Promise<void> {
+    this.socksCredentials = (await this.client.request('tunnel.credentials', { id: this.id })) ?? undefined;
   }
 
   /** A listener on the bastion or in the agent pod reaching `localHost:localPort`; `service` (agent only) puts a Kubernetes Service in front of it. */
@@ -209,6 +222,7 @@ export function serviceNeedsAgent(): DevlaneError {
 export async function startTunnel(client: DataPlaneClient, id: string, spec: TunnelSpec): Promise<TunnelSession> {
   const hops = spec.agent ? [] : resolveHops(spec);
   const home = os.homedir();
+  const credentials = spec.socksCredentials ?? (spec.proxyAuth ? newProxyCredentials() : undefined);
   const params: StartTunnelParams = {
     id,
     hops,
@@ -216,7 +230,7 @@ export async function startTunnel(client: DataPlaneClient, id: string, spec: Tun
     knownHostsFiles: spec.knownHostsFiles ?? [path.join(home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],
     ...(spec.hashKnownHosts !== undefined ? { hashKnownHosts: spec.hashKnownHosts } : {}),
     ...(spec.agentSocket ? { agentSocket: spec.agentSocket } : {}),
-    socks: { port: spec.socksPort, ...(spec.socksCredentials ? { username: spec.socksCredentials.username, password: spec.socksCredentials.password } : {}) },
+    socks: { port: spec.socksPort, ...(credentials ? { username: credentials.username, password: credentials.password } : {}) },
     ...(spec.httpPort !== undefined ? { http: { port: spec.httpPort } } : {}),
     ...(spec.keepaliveIntervalMs ? { keepaliveIntervalMs: spec.keepaliveIntervalMs } : {}),
     ...(spec.keepaliveCountMax ? { keepaliveCountMax: spec.keepaliveCountMax } : {}),
@@ -227,7 +241,7 @@ export async function startTunnel(client: DataPlaneClient, id: string, spec: Tun
   const where = !last || spec.destination === last.hostName ? spec.destination : `${spec.destination} (${last.hostName})`;
   const label = spec.label ? `${spec.label}: ${where}` : where;
   const session = new TunnelSession(id, label, client);
-  session.socksCredentials = spec.socksCredentials;
+  session.socksCredentials = credentials;
   try {
     // Long: the user may be answering a host-key or password question meanwhile.
     session.apply(await client.request('tunnel.start', params, 15 * 60_000));

@@ -45,6 +45,7 @@ test('settings in package.json are exactly the typed settings', () => {
     'devlane.tunnel.httpPort': true,
     'devlane.tunnel.keepaliveIntervalSeconds': true,
     'devlane.tunnel.keepaliveCountMax': true,
+    'devlane.tunnel.proxyAuth': true,
   };
   assert.deepEqual(Object.keys(c.configuration.properties).sort(), Object.keys(typed).sort());
 });
