@@ -26,12 +26,14 @@ interface Live {
 
 /**
  * Live and recently closed proxied connections. Byte counts come from the client socket's own
- * counters at read time, so the data path does no per-chunk accounting.
+ * counters at read time, so the data path does no per-chunk accounting. Closed connections go to a
+ * fixed ring rather than an array shifted on every close.
  */
 export class ConnectionTable {
   private nextId = 1;
   private readonly live = new Map<number, Live>();
   private readonly closed: ConnectionStats[] = [];
+  private closedNext = 0;
   private totalUp = 0;
   private totalDown = 0;
   private totalOpened = 0;
@@ -52,8 +54,9 @@ export class ConnectionTable {
     const s = this.snapshot(c, Date.now(), error);
     this.totalUp += s.bytesUp;
     this.totalDown += s.bytesDown;
-    this.closed.push(s);
-    if (this.closed.length > this.keepClosed) this.closed.splice(0, this.closed.length - this.keepClosed);
+    if (this.keepClosed <= 0) return;
+    this.closed[this.closedNext] = s;
+    this.closedNext = (this.closedNext + 1) % this.keepClosed;
   }
 
   get liveCount(): number {
@@ -62,7 +65,9 @@ export class ConnectionTable {
 
   list(): { live: ConnectionStats[]; recent: ConnectionStats[] } {
     const now = Date.now();
-    return { live: [...this.live.values()].map((c) => this.snapshot(c, now)), recent: [...this.closed] };
+    // Oldest first: once the ring is full, the oldest entry is the one written next.
+    const recent = this.closed.length < this.keepClosed ? [...this.closed] : [...this.closed.slice(this.closedNext), ...this.closed.slice(0, this.closedNext)];
+    return { live: [...this.live.values()].map((c) => this.snapshot(c, now)), recent };
   }
 
   totals(): { opened: number; live: number; bytesUp: number; bytesDown: number } {
@@ -76,17 +81,18 @@ export class ConnectionTable {
   }
 
   private snapshot(c: Live, now: number, error?: string): ConnectionStats {
-    return {
+    const s: { -readonly [K in keyof ConnectionStats]: ConnectionStats[K] } = {
       id: c.id,
       protocol: c.protocol,
       target: c.target,
       client: c.client,
       openedAt: c.openedAt,
-      ...(this.live.has(c.id) ? {} : { closedAt: now }),
       bytesUp: c.socket.bytesRead,
       bytesDown: c.socket.bytesWritten,
       durationMs: now - c.openedAt,
-      ...(error ? { error } : {}),
     };
+    if (!this.live.has(c.id)) s.closedAt = now;
+    if (error) s.error = error;
+    return s;
   }
 }

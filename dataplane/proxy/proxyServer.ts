@@ -38,6 +38,14 @@ export interface ProxyOptions {
 const SOCKS_MAX_HANDSHAKE = 2048;
 
 /**
+ * How much may wait in a client socket before the far side is paused: the packets of one SSH read
+ * (up to 256 KiB) are queued together, so the socket's own 16 KiB mark would pause the channel on
+ * every read. Only the writing side gets the larger mark: a paused client's socket still stops
+ * reading at 16 KiB.
+ */
+const CLIENT_QUEUE_LIMIT = 256 * 1024;
+
+/**
  * A SOCKS5 or HTTP proxy on loopback whose connections go wherever its dialer takes them. Parsing
  * is done by the pure functions in ../protocol; this class only moves bytes and keeps the table.
  */
@@ -45,6 +53,9 @@ export class ProxyServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly remotes = new Set<Duplex>();
+  /** Clients still in their SOCKS/HTTP handshake, with the time they must have finished by. */
+  private readonly handshaking = new Map<net.Socket, number>();
+  private sweeper: NodeJS.Timeout | undefined;
   private boundPort = 0;
 
   constructor(private readonly opts: ProxyOptions) {
@@ -82,6 +93,8 @@ export class ProxyServer {
 
   /** Stops listening and cuts every connection. */
   close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const r of this.remotes) r.destroy();
     for (const s of this.sockets) s.destroy();
     return new Promise((resolve) => {
@@ -91,13 +104,40 @@ export class ProxyServer {
   }
 
   private accept(socket: net.Socket): void {
-    socket.setNoDelay(true);
     this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
+    this.handshaking.set(socket, Date.now() + (this.opts.handshakeTimeoutMs ?? 30_000));
+    this.sweepHandshakes();
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.handshaking.delete(socket);
+    });
     socket.on('error', (e) => this.opts.log.debug(`client socket error: ${e.message}`));
-    socket.setTimeout(this.opts.handshakeTimeoutMs ?? 30_000, () => socket.destroy());
     if (this.opts.protocol === 'socks5') this.socksHandshake(socket);
     else this.httpHandshake(socket);
+  }
+
+  /**
+   * Cuts clients that have not finished their handshake in time. One coarse timer for the whole
+   * server, running only while someone is handshaking, rather than a timer armed and cleared on
+   * every socket: deadlines are kept to within a quarter of the timeout.
+   */
+  private sweepHandshakes(): void {
+    if (this.sweeper) return;
+    const every = Math.max(100, Math.floor((this.opts.handshakeTimeoutMs ?? 30_000) / 4));
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const [socket, deadline] of this.handshaking) {
+        if (deadline <= now) {
+          this.handshaking.delete(socket);
+          socket.destroy();
+        }
+      }
+      if (this.handshaking.size === 0) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, every);
+    this.sweeper.unref();
   }
 
   private collect(socket: net.Socket, limit: number, step: (buf: Buffer) => number | 'wait' | 'done'): void {
@@ -191,7 +231,8 @@ export class ProxyServer {
           this.opts.table.close(id, 'client went away while connecting');
           return;
         }
-        socket.setTimeout(0);
+        // Connected: from now on the connection may idle as long as it likes.
+        this.handshaking.delete(socket);
         this.remotes.add(remote);
         onOpen(remote);
         if (early.length > 0) remote.write(early);
@@ -226,8 +267,21 @@ export class ProxyServer {
     });
     remote.on('drain', () => socket.resume());
     socket.on('end', () => remote.end());
+    // Everything one SSH read delivers (up to eight 32 KiB packets) goes out in one writev.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      socket.uncork();
+    };
     remote.on('data', (c: Buffer) => {
-      if (!socket.write(c)) remote.pause();
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      // Past 16 KiB write() has returned false, so 'drain' follows once the queue is empty.
+      socket.write(c);
+      if (socket.writableLength >= CLIENT_QUEUE_LIMIT) remote.pause();
     });
     socket.on('drain', () => remote.resume());
     remote.on('end', () => {
@@ -239,20 +293,9 @@ export class ProxyServer {
       if (!socket.destroyed && socket.writable) socket.end();
     });
     socket.on('close', () => {
-      closeRemote(remote);
+      remote.destroy();
       this.opts.table.close(id, error);
     });
     socket.resume();
   }
-}
-
-/**
- * Ends a remote stream after its client went away. An SSH channel that has already sent its EOF is
- * closed directly: destroy() would call end() again, which builds (and drops) an "already finished"
- * error with a stack trace on every connection.
- */
-function closeRemote(remote: Duplex): void {
-  const ch = remote as Duplex & { close?: () => void };
-  if (remote.writableEnded && typeof ch.close === 'function') ch.close();
-  else remote.destroy();
 }

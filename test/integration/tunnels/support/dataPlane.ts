@@ -15,6 +15,32 @@ export function dataPlaneFromSource(): string[] {
   return [process.execPath, '--import', pathToFileURL(require.resolve('tsx')).href, path.join(root, 'dataplane/main.ts')];
 }
 
+/**
+ * The data plane as it ships: one esbuild bundle (the build's options) run by plain node, so no tsx
+ * loader sits in the measured process and ssh2 runs without its optional native crypto binding, as in
+ * the VSIX. `nativeCrypto` places that binding where the bundle looks for it, to compare.
+ */
+export async function bundledDataPlane(dir: string, opts: { nativeCrypto?: boolean } = {}): Promise<string[]> {
+  const esbuild = await import('esbuild');
+  const out = path.join(dir, 'dataplane.js');
+  await esbuild.build({
+    entryPoints: [path.join(root, 'dataplane/main.ts')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
+    logLevel: 'warning',
+  });
+  if (opts.nativeCrypto) {
+    fs.mkdirSync(path.join(dir, 'crypto/build/Release'), { recursive: true });
+    fs.copyFileSync(path.join(root, 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node'), path.join(dir, 'crypto/build/Release/sshcrypto.node'));
+  }
+  return [process.execPath, out];
+}
+
 export interface Answers {
   hostKey?: (q: ControllerMethods['ask.hostKey']['params']) => boolean;
   secret?: (q: ControllerMethods['ask.secret']['params']) => string | undefined;
@@ -29,7 +55,7 @@ export interface TestDataPlane {
 }
 
 /** A real data-plane process (run from source through tsx) and a controller for it. */
-export function startDataPlane(answers: Answers = {}, opts: { graceMs?: number; runtimeDir?: string; command?: readonly string[] } = {}): TestDataPlane {
+export function startDataPlane(answers: Answers = {}, opts: { graceMs?: number; runtimeDir?: string; command?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): TestDataPlane {
   const runtimeDir = opts.runtimeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-dp-'));
   const questions: TestDataPlane['questions'] = { hostKey: [], secret: [] };
   const client = new DataPlaneClient({
@@ -39,6 +65,7 @@ export function startDataPlane(answers: Answers = {}, opts: { graceMs?: number; 
     graceMs: opts.graceMs ?? 5_000,
     startTimeoutMs: 60_000,
     log: consoleLogger('warn', 'test-controller'),
+    ...(opts.env ? { env: opts.env } : {}),
     answers: {
       hostKey: async (q) => {
         questions.hostKey.push(q);

@@ -1,0 +1,139 @@
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import * as path from 'node:path';
+import { waitFor } from '../../support/wait';
+import { createBastion, type Bastion } from './support/bastion';
+import { socksConnect } from './support/clients';
+import { bundledDataPlane, startDataPlane, type TestDataPlane } from './support/dataPlane';
+
+// The data plane as it ships (one bundle; ssh2 without its native crypto binding, as in the VSIX).
+// Only there do reads from the bastion land in one reused buffer, so this is where bytes queued
+// towards a slow client must be shown to survive the next read.
+let b: Bastion;
+let dp: TestDataPlane;
+let socksPort: number;
+
+const sha = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
+
+before(async () => {
+  b = await createBastion();
+  await b.startSshd();
+  const kh = path.join(b.dir, 'known_hosts');
+  fs.writeFileSync(kh, `${b.knownHostsLine}\n`);
+  dp = startDataPlane({}, { command: await bundledDataPlane(b.dir) });
+  const info = await dp.client.request('tunnel.start', {
+    id: 'bundled',
+    hops: [{ alias: 'bastion', hostName: b.bastionIp, port: 22, user: 'root', identityFiles: [b.userKey], identitiesOnly: true }],
+    knownHostsFiles: [kh],
+    socks: { port: 0 },
+  });
+  socksPort = info.socksPort;
+});
+
+after(async () => {
+  await dp?.close();
+  await b?.close();
+});
+
+/** Sends `body` to the bastion-side echo server and resolves with what came back, stalling at every MiB. */
+async function echoThrough(body: Buffer): Promise<Buffer> {
+  const { reply, socket } = await socksConnect(socksPort, b.cloudIp, b.echoPort);
+  assert.equal(reply, 0);
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const received = new Promise<Buffer>((resolve, reject) => {
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const before = got;
+      got += c.length;
+      // A reader that keeps stalling: the data plane's writes to it back up while more SSH reads arrive.
+      if (Math.floor(before / 2 ** 20) !== Math.floor(got / 2 ** 20)) {
+        socket.pause();
+        setImmediate(() => socket.resume());
+      }
+      if (got >= body.length) {
+        socket.destroy();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`closed after ${got} of ${body.length} bytes`)));
+  });
+  writeAll(socket, body);
+  return received;
+}
+
+function writeAll(socket: net.Socket, body: Buffer): void {
+  let at = 0;
+  const step = 256 * 1024;
+  const more = () => {
+    while (at < body.length) {
+      const ok = socket.write(body.subarray(at, at + step));
+      at += step;
+      if (!ok) return void socket.once('drain', more);
+    }
+  };
+  more();
+}
+
+test('two 24 MiB echoes at once through the bastion come back intact, and are counted', { timeout: 180_000 }, async () => {
+  const bodies = [randomBytes(24 * 1024 * 1024), randomBytes(24 * 1024 * 1024 + 13)];
+  // Two channels at once, so one read from the bastion holds packets of both.
+  const echoed = await Promise.all(bodies.map((body) => echoThrough(body)));
+  for (const [i, body] of bodies.entries()) {
+    assert.equal(echoed[i]!.length, body.length);
+    assert.equal(sha(echoed[i]!), sha(body), `echo ${i} differs from what was sent`);
+  }
+  const recent = await waitFor('both connections to be recorded as closed', async () => {
+    const { recent: r } = await dp.client.request('tunnel.connections', { id: 'bundled' });
+    return r.filter((c) => c.target === `${b.cloudIp}:${b.echoPort}`).length >= 2 ? r : undefined;
+  });
+  // The client socket's own counters: the echoed bytes plus the few of the SOCKS handshake.
+  const about = (n: number, body: Buffer) => n >= body.length && n - body.length < 64;
+  for (const body of bodies) {
+    assert.ok(recent.some((c) => about(c.bytesUp, body) && about(c.bytesDown, body)), `a closed connection with about ${body.length} bytes each way (got ${JSON.stringify(recent.map((c) => [c.bytesUp, c.bytesDown]))})`);
+  }
+});
+
+test('a reader that stops until the data plane has stopped sending still gets every byte, unchanged', { timeout: 180_000 }, async () => {
+  const n = 48 * 1024 * 1024;
+  const { reply, socket } = await socksConnect(socksPort, b.cloudIp, b.cloudPort);
+  assert.equal(reply, 0);
+  socket.write(`GET /bytes/${n} HTTP/1.1\r\nHost: ${b.cloudIp}\r\nConnection: close\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const ended = new Promise<void>((resolve, reject) => {
+    socket.on('end', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('data', (c: Buffer) => {
+    chunks.push(c);
+    got += c.length;
+  });
+  // Three times: stop reading until the data plane's count of bytes sent to us stops growing, i.e.
+  // every buffer on the way is full: the data plane's queue towards us, the paused SSH channel, and
+  // the SSH window. Meanwhile it keeps reading from the bastion into the same read buffer.
+  for (const at of [8, 20, 32]) {
+    await waitFor(`${at} MiB to arrive`, () => got >= at * 2 ** 20 || undefined, { timeoutMs: 60_000, intervalMs: 20 });
+    socket.pause();
+    let last = -1;
+    await waitFor('the data plane to stop sending to a reader that stopped', async () => {
+      const { live } = await dp.client.request('tunnel.connections', { id: 'bundled' });
+      const sent = live.find((c) => c.target === `${b.cloudIp}:${b.cloudPort}`)?.bytesDown ?? -1;
+      const stalled = sent === last;
+      last = sent;
+      return stalled || undefined;
+    }, { timeoutMs: 60_000, intervalMs: 300 });
+    socket.resume();
+  }
+  await ended;
+  const all = Buffer.concat(chunks);
+  const body = all.subarray(all.indexOf('\r\n\r\n') + 4);
+  assert.equal(body.length, n);
+  // The cloud server sends nothing but 7s; a byte overwritten by a later read would not be one.
+  const bad = body.findIndex((x) => x !== 7);
+  assert.equal(bad, -1, `byte ${bad} of the body is ${body[bad]}, not 7`);
+});
