@@ -37,6 +37,8 @@ const debianPackages = [
   ['openssl', 'openssl'],
   ['perl-base', 'perl'],
   ['maven', 'mvn'],
+  // javac and jar: the Java agent (agent/) is compiled by scripts/build.mjs; maven alone pulls only a JRE.
+  ['openjdk-17-jdk-headless', 'javac'],
 ];
 
 export function ensureDebianPackages() {

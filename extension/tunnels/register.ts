@@ -11,7 +11,7 @@ import { Emitter } from '../core/events';
 import type { DeclaredTunnel } from '../core/config/devlaneYaml';
 import { defaultRuntimeDir } from '../core/tunnels/dataPlane';
 import { declaredTunnels, declaredTunnelSpec, DeclaredSetup, type TunnelDefaults } from '../core/tunnels/declared';
-import { describeInjection, injectProxy, proxyEnvironment, proxyInjectionProblem, runsProgram, type DebugConfig } from '../core/tunnels/proxyEnv';
+import { describeInjection, injectProxy, proxyEnvironment, runsProgram, type DebugConfig } from '../core/tunnels/proxyEnv';
 import { checkBastionForward, explainBastionRefusal, isLoopback, targetHost } from '../core/tunnels/registry/inbound';
 import { TunnelController } from '../core/tunnels/tunnelController';
 import { serviceNeedsAgent, type TunnelSpec } from '../core/tunnels/tunnelSession';
@@ -166,21 +166,22 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
   });
 
   // Any run or debug session started while the tunnel is on gets the proxy (set `"devlaneTunnel": false` to opt out).
+  const javaAgentJar = path.join(ext.extensionPath, 'dist', 'devlane-agent.jar');
   ctx.own(
     vscode.debug.registerDebugConfigurationProvider('*', {
       resolveDebugConfiguration(_folder, config) {
         const ep = controller.endpoints;
         if (!ep || (config as { devlaneTunnel?: boolean }).devlaneTunnel === false || !runsProgram(config as DebugConfig)) return config;
-        const problem = proxyInjectionProblem(config as DebugConfig, ep);
-        if (problem) {
-          // The session still starts, without the tunnel: said once in the log and shown with the way out.
-          ctx.log.warn(problem.message);
-          void ctx.showError(problem);
+        // With authentication on, a JVM answers the SOCKS proxy through Devlane's Java agent: without
+        // the jar (a damaged installation) -javaagent would stop the JVM, so the session starts
+        // without the tunnel and says why.
+        if (ep.credentials && config.type === 'java' && !fs.existsSync(javaAgentJar)) {
+          void ctx.showError(new DevlaneError('internal', `The tunnel was not added to the Java session "${config.name ?? ''}": Devlane's Java agent (${javaAgentJar}), which gives the JVM the tunnel's credentials, is missing. Reinstall the Devlane extension.`));
           return config;
         }
         // The line says where and whether authentication is on; the injected values are never logged.
         ctx.log.info(describeInjection(config as DebugConfig, ep));
-        return injectProxy(config as DebugConfig, ep) as vscode.DebugConfiguration;
+        return injectProxy(config as DebugConfig, ep, javaAgentJar) as vscode.DebugConfiguration;
       },
     }),
   );

@@ -1,10 +1,10 @@
 import * as crypto from 'node:crypto';
-import { DevlaneError } from '../errors';
 import type { SocksCredentials } from './registry/http';
 
 /**
- * How a program started from VS Code is pointed at the tunnel: JVM system properties for Java, the
- * conventional proxy variables for everything else. Pure functions (but for the credentials'
+ * How a program started from VS Code is pointed at the tunnel: JVM system properties for Java (and
+ * Devlane's Java agent when the tunnel requires authentication), the conventional proxy variables
+ * for everything else. Pure functions (but for the credentials'
  * randomness): the VS Code layer applies them to debug configurations and terminals.
  */
 
@@ -72,6 +72,29 @@ export function javaProxyArgs(p: ProxyEndpoints): string[] {
   return [`-DsocksProxyHost=${host}`, `-DsocksProxyPort=${p.socksPort}`, '-DsocksNonProxyHosts=localhost|127.*|[::1]'];
 }
 
+/**
+ * The variable Devlane's Java agent (agent/, dist/devlane-agent.jar) reads the tunnel's SOCKS
+ * endpoint and credentials from. The JDK's SOCKS client sends a username/password only from an
+ * `Authenticator` — it ignores `-Djava.net.socks.username/password` (checked with JDK 17.0.15 and
+ * Temurin 25: the proxy received `root` and an empty password) — so the agent installs one. The
+ * environment, unlike vmArgs and system properties, is not shown to other users by `ps` or `jcmd`.
+ */
+export const JAVA_AGENT_ENV = 'DEVLANE_PROXY_AUTH';
+
+/**
+ * The agent's input: `host=…&port=…&username=…&password=…`, form-encoded, which the agent decodes
+ * with the JDK's own URLDecoder (no JSON parser in a dependency-free agent).
+ */
+export function javaAgentEnvValue(p: ProxyEndpoints & { credentials: SocksCredentials }): string {
+  return new URLSearchParams({ host: p.host ?? '127.0.0.1', port: String(p.socksPort), username: p.credentials.username, password: p.credentials.password }).toString();
+}
+
+/** `-javaagent:` for vmArgs given as one string, quoted when the extension's folder has a space (the Java extension splits the string like a shell). */
+function javaAgentArg(jar: string, inString: boolean): string {
+  const arg = `-javaagent:${jar}`;
+  return inString && /\s/.test(arg) ? `"${arg}"` : arg;
+}
+
 const JAVA_TYPES = new Set(['java']);
 /** Devlane's own JDWP attach runs no program (it reaches the JVM through the Kubernetes API): nothing to point at the tunnel. */
 const NOT_A_PROGRAM = new Set(['devlane']);
@@ -85,38 +108,25 @@ export function runsProgram(config: Pick<DebugConfig, 'type'>): boolean {
 export type DebugConfig = { type: string; request?: string; name?: string; env?: Record<string, string | null | undefined>; vmArgs?: string | string[]; [k: string]: unknown };
 
 /**
- * Why a Java session cannot be pointed at an authenticating tunnel, or undefined when it can.
- * The JDK's SOCKS client takes a username/password only from an `Authenticator` the program
- * installs; without one it sends `user.name` and an empty password. `-Djava.net.socks.username`
- * and `-Djava.net.socks.password` are not read (checked with JDK 17.0.15 and Temurin 25: the
- * proxy received `root` and an empty password). Putting the password on the command line would
- * also show it to every local user (`ps`), which is what authentication is there to prevent.
+ * The debug/run configuration with the proxy added, for every type but Devlane's own attach:
+ * - Java: the SOCKS system properties in vmArgs (unless the user set their own socksProxyHost);
+ *   with authentication on, also `-javaagent:<javaAgentJar>` and the credentials for it in `env`
+ *   (merged with the user's env), never on the command line.
+ * - everything else: the proxy variables in `env`.
+ * Does not modify its input.
  */
-export function proxyInjectionProblem(config: DebugConfig, p: ProxyEndpoints): DevlaneError | undefined {
-  if (!p.credentials || !JAVA_TYPES.has(config.type)) return undefined;
-  return new DevlaneError(
-    'invalid-input',
-    `The tunnel was not added to the Java session "${config.name ?? ''}": the tunnel's proxies require authentication (devlane.tunnel.proxyAuth), and a JVM cannot take SOCKS credentials from its options — the JDK only sends them from an Authenticator the program installs. Turn devlane.tunnel.proxyAuth off and reconnect to debug Java through the tunnel, or set the proxy and an Authenticator in the program itself.`,
-    { actions: [{ title: 'Open Setting', command: 'workbench.action.openSettings', args: ['devlane.tunnel.proxyAuth'] }] },
-  );
-}
-
-/**
- * The debug/run configuration with the proxy added: vmArgs for Java (unless the user set their own
- * socksProxyHost, or the tunnel requires credentials the JVM cannot send: see
- * proxyInjectionProblem), env for every other type. Does not modify its input.
- */
-export function injectProxy(config: DebugConfig, p: ProxyEndpoints): DebugConfig {
+export function injectProxy(config: DebugConfig, p: ProxyEndpoints, javaAgentJar: string): DebugConfig {
   if (!runsProgram(config)) return config;
   if (JAVA_TYPES.has(config.type)) {
-    if (proxyInjectionProblem(config, p)) return config;
     const key = JVM_ARG_KEYS[0];
     const current = config[key];
     const text = Array.isArray(current) ? current.join(' ') : current ?? '';
     if (text.includes('-DsocksProxyHost')) return config;
-    const add = javaProxyArgs(p);
+    const credentials = p.credentials;
+    const add = [...(credentials ? [javaAgentArg(javaAgentJar, !Array.isArray(current))] : []), ...javaProxyArgs(p)];
     const vmArgs = Array.isArray(current) ? [...current, ...add] : [text, ...add].filter(Boolean).join(' ');
-    return { ...config, [key]: vmArgs };
+    if (!credentials) return { ...config, [key]: vmArgs };
+    return { ...config, [key]: vmArgs, env: { ...(config.env ?? {}), [JAVA_AGENT_ENV]: javaAgentEnvValue({ ...p, credentials }) } };
   }
   const env = { ...(config.env ?? {}) };
   const known: Record<string, string | undefined> = {};
@@ -128,5 +138,6 @@ export function injectProxy(config: DebugConfig, p: ProxyEndpoints): DebugConfig
 export function describeInjection(config: DebugConfig, p: ProxyEndpoints): string {
   const host = p.host ?? '127.0.0.1';
   const where = `SOCKS ${host}:${p.socksPort}${p.httpPort !== undefined ? `, HTTP ${host}:${p.httpPort}` : ''}`;
-  return `adding the tunnel proxy (${where}; authentication ${p.credentials ? 'on' : 'off'}) to the ${config.type} session "${config.name ?? ''}"`;
+  const agent = p.credentials && JAVA_TYPES.has(config.type) ? ', answered by the Devlane Java agent' : '';
+  return `adding the tunnel proxy (${where}; authentication ${p.credentials ? 'on' : 'off'}${agent}) to the ${config.type} session "${config.name ?? ''}"`;
 }

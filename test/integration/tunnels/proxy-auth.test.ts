@@ -2,12 +2,14 @@ import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from '../../../extension/core/log';
 import { SessionRegistry } from '../../../extension/core/sessions/registry';
 import type { DataPlaneOptions } from '../../../extension/core/tunnels/dataPlane';
-import { proxyEnvironment, type ProxyEndpoints } from '../../../extension/core/tunnels/proxyEnv';
+import { injectProxy, JAVA_AGENT_ENV, proxyEnvironment, type ProxyEndpoints } from '../../../extension/core/tunnels/proxyEnv';
 import { TunnelController } from '../../../extension/core/tunnels/tunnelController';
 import type { TunnelSpec } from '../../../extension/core/tunnels/tunnelSession';
 import { waitFor } from '../../support/wait';
@@ -18,8 +20,15 @@ import { dataPlaneFromSource } from './support/dataPlane';
 /**
  * Proxy authentication end to end against real peers: the data plane started by the controller with
  * `proxyAuth`, OpenSSH's sshd on a bastion, a server behind it that only the bastion reaches, real
- * JVMs and curl as clients, and a second controller re-attaching as a restarted extension host does.
+ * JVMs (with Devlane's Java agent, built from agent/ by the build's own function) and curl as
+ * clients, and a second controller re-attaching as a restarted extension host does.
  */
+
+/** The JVMs the agent must work in: the machine's JDK 17 and Temurin 25 (Java 11 bytecode, so 11–25). */
+const JDKS = [
+  { name: 'JDK 17', java: 'java' },
+  { name: 'Temurin 25', java: '/usr/lib/jvm/temurin-25-jdk-amd64/bin/java' },
+];
 
 /** Every line logged anywhere on the extension side (controller, data-plane client, data-plane events). */
 const lines: string[] = [];
@@ -37,6 +46,12 @@ let kh = '';
 let controller: TunnelController | undefined;
 let javaSrc = '';
 let url = '';
+let agentDir = '';
+let agentJar = '';
+let agentProbe = '';
+/** A loopback HTTP server that wants Basic credentials of its own: the program's Authenticator must answer it. */
+let appServer: http.Server | undefined;
+let appUrl = '';
 
 const dataPlane = (): DataPlaneOptions => ({
   // Debug level: the data plane's log file records its handshake refusals too, which must not hold the credentials either.
@@ -81,6 +96,77 @@ before(async () => {
       }
     } }`,
   );
+});
+
+before(async () => {
+  agentDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-java-agent-'));
+  agentJar = path.join(agentDir, 'devlane-agent.jar');
+  const { buildAgentJar } = await import('../../../scripts/build.mjs');
+  assert.equal(buildAgentJar(agentJar), true);
+  // What a Java developer's program does: plain java.net through the JVM-wide SOCKS properties.
+  //   http URL                  HttpURLConnection, the name resolved by the proxy
+  //   socket HOST PORT          java.net.Socket to an unresolved address, an HTTP/1.0 request by hand
+  //   own URL APPURL            installs its own Authenticator (as programs do in main, after the
+  //                             agent ran), then both the tunnel URL and its own Basic-auth server
+  // Each prints one line; "default=" names the Authenticator the JVM ends up with.
+  agentProbe = path.join(agentDir, 'AgentProbe.java');
+  fs.writeFileSync(
+    agentProbe,
+    `import java.net.*;
+    import java.util.*;
+    public class AgentProbe {
+      static String get(String u) {
+        try {
+          var c = (HttpURLConnection) URI.create(u).toURL().openConnection();
+          c.setConnectTimeout(20000);
+          c.setReadTimeout(20000);
+          int code = c.getResponseCode();
+          return "ok " + code + " " + new String((code < 400 ? c.getInputStream() : c.getErrorStream()).readAllBytes()).trim();
+        } catch (java.io.IOException e) {
+          return "failed " + e.getClass().getName();
+        }
+      }
+      public static void main(String[] a) throws Exception {
+        String out;
+        if (a[0].equals("socket")) {
+          try (Socket s = new Socket()) {
+            s.connect(InetSocketAddress.createUnresolved(a[1], Integer.parseInt(a[2])), 20000);
+            s.setSoTimeout(20000);
+            s.getOutputStream().write(("GET / HTTP/1.0\\r\\nHost: " + a[1] + "\\r\\n\\r\\n").getBytes());
+            String r = new String(s.getInputStream().readAllBytes());
+            out = "ok " + r.substring(0, r.indexOf("\\r\\n")) + " " + r.substring(r.indexOf("\\r\\n\\r\\n") + 4).trim();
+          } catch (java.io.IOException e) {
+            out = "failed " + e.getClass().getName();
+          }
+        } else if (a[0].equals("own")) {
+          List<String> asked = Collections.synchronizedList(new ArrayList<>());
+          Authenticator.setDefault(new Authenticator() {
+            protected PasswordAuthentication getPasswordAuthentication() {
+              asked.add(getRequestingProtocol() + ":" + getRequestingScheme());
+              return new PasswordAuthentication("app-user", "app-pass".toCharArray());
+            }
+          });
+          out = get(a[1]) + " | " + get(a[2]) + " | asked " + asked;
+        } else {
+          out = get(a[1]);
+        }
+        Authenticator d = Authenticator.getDefault();
+        System.out.print(out + " | default=" + (d == null ? "none" : d.getClass().getName()));
+      }
+    }`,
+  );
+  const expected = `Basic ${Buffer.from('app-user:app-pass').toString('base64')}`;
+  appServer = http.createServer((req, res) => {
+    if (req.headers.authorization === expected) res.end('app says hello');
+    else res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="app"' }).end('who are you');
+  });
+  await new Promise<void>((resolve) => appServer!.listen(0, '127.0.0.1', resolve));
+  appUrl = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}/`;
+});
+
+after(async () => {
+  await new Promise((resolve) => (appServer ? appServer.close(resolve) : resolve(undefined)));
+  if (agentDir) fs.rmSync(agentDir, { recursive: true, force: true });
 });
 
 after(async () => {
@@ -178,6 +264,64 @@ test('the environment run sessions and the tunnel terminal get works as it is, f
   const refusedHttp = await curl([], baseEnv({ http_proxy: bare.http_proxy! }));
   assert.equal(refusedHttp.status, '407');
 });
+
+/**
+ * Runs AgentProbe exactly as a Java run/debug configuration is started with the tunnel on: the
+ * vmArgs and env injectProxy gives a `java` configuration (the user's env here: PATH and HOME).
+ */
+function javaAsInjected(java: string, ep: ProxyEndpoints, args: readonly string[], tweak: (env: Record<string, string>) => void = () => undefined): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cfg = injectProxy({ type: 'java', name: 'probe', request: 'launch', vmArgs: [], env: {} }, ep, agentJar);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(cfg.env ?? {})) if (typeof v === 'string') env[k] = v;
+  tweak(env);
+  return run(java, [...(cfg.vmArgs as string[]), agentProbe, ...args], baseEnv(env));
+}
+
+for (const jdk of JDKS) {
+  test(`${jdk.name} with the injected agent reaches the server behind the bastion through the authenticating tunnel (HttpURLConnection and a Socket to an unresolved name); nothing secret is printed`, async () => {
+    const ep = controller!.endpoints!;
+    const { username, password } = ep.credentials!;
+    const cfg = injectProxy({ type: 'java', vmArgs: [] }, ep, agentJar);
+    assert.ok((cfg.vmArgs as string[]).includes(`-javaagent:${agentJar}`));
+    assert.ok(cfg.env?.[JAVA_AGENT_ENV], 'the credentials travel in the environment');
+
+    const viaUrl = await javaAsInjected(jdk.java, ep, ['http', url]);
+    assert.equal(viaUrl.code, 0, viaUrl.stderr);
+    assert.match(viaUrl.stdout, /^ok 200 inventory says hello to .* \| default=dev\.devlane\.agent\.SocksAuthenticator$/);
+    const viaSocket = await javaAsInjected(jdk.java, ep, ['socket', b!.cloudName, String(b!.cloudPort)]);
+    assert.equal(viaSocket.code, 0, viaSocket.stderr);
+    assert.match(viaSocket.stdout, /^ok HTTP\/1\.[01] 200 [A-Za-z ]*inventory says hello to /);
+    for (const r of [viaUrl, viaSocket]) {
+      for (const secret of [password, username]) assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'the agent prints nothing secret');
+      // Nothing at all on stderr: no complaint from the agent, and no JVM warning (the patch needs no boot class path).
+      assert.equal(r.stderr, '');
+    }
+  });
+
+  test(`${jdk.name}: a program that installs its own Authenticator keeps its own answers, and the tunnel keeps working`, async () => {
+    const ep = controller!.endpoints!;
+    const r = await javaAsInjected(jdk.java, ep, ['own', url, appUrl]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    // The program's Authenticator answered its server's Basic challenge and was asked for nothing
+    // else: the tunnel's SOCKS request was the agent's. Authenticator.getDefault() is the agent's wrapper around it.
+    assert.match(r.stdout, /^ok 200 inventory says hello to .* \| ok 200 app says hello \| asked \[http:basic\] \| default=dev\.devlane\.agent\.SocksAuthenticator$/);
+  });
+
+  test(`${jdk.name}: without ${JAVA_AGENT_ENV} the agent is inert and the tunnel refuses the JVM; a malformed value is refused without being printed`, async () => {
+    const ep = controller!.endpoints!;
+    const inert = await javaAsInjected(jdk.java, ep, ['http', url], (env) => delete env[JAVA_AGENT_ENV]);
+    assert.equal(inert.code, 0, inert.stderr);
+    assert.equal(inert.stdout, 'failed java.net.SocketException | default=none');
+    assert.ok(!inert.stderr.includes('devlane-agent'), inert.stderr);
+    const wrong = await javaAsInjected(jdk.java, ep, ['http', url], (env) => (env[JAVA_AGENT_ENV] = env[JAVA_AGENT_ENV]!.replace(/password=[^&]*/, 'password=wrong')));
+    assert.equal(wrong.stdout, 'failed java.net.SocketException | default=dev.devlane.agent.SocksAuthenticator');
+    const bad = await javaAsInjected(jdk.java, ep, ['http', url], (env) => (env[JAVA_AGENT_ENV] = `password=${ep.credentials!.password}`));
+    assert.equal(bad.stdout, 'failed java.net.SocketException | default=none');
+    assert.ok(bad.stderr.includes(`[devlane-agent] ${JAVA_AGENT_ENV} is not in the expected form`), bad.stderr);
+    assert.ok(!bad.stderr.includes(ep.credentials!.password));
+  });
+}
 
 test('a controller re-attaching after an extension-host restart gets the credentials back from the data plane; nothing logged them', async () => {
   const old = controller!;

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { describeInjection, injectProxy, javaProxyArgs, newProxyCredentials, proxyEnvironment, proxyInjectionProblem, runsProgram } from '../../../extension/core/tunnels/proxyEnv';
+import { describeInjection, injectProxy, JAVA_AGENT_ENV, javaAgentEnvValue, javaProxyArgs, newProxyCredentials, proxyEnvironment, runsProgram } from '../../../extension/core/tunnels/proxyEnv';
+
+const JAR = '/ext/dist/devlane-agent.jar';
 
 test('proxy environment in both cases, keeping the user\'s own values and loopback direct', () => {
   const env = proxyEnvironment({ socksPort: 1080, httpPort: 8118 }, { https_proxy: 'http://corp:3128', NO_PROXY: 'internal.corp' });
@@ -13,18 +15,18 @@ test('proxy environment in both cases, keeping the user\'s own values and loopba
 });
 
 test('Java gets SOCKS system properties appended to vmArgs (string or array), once', () => {
-  const s = injectProxy({ type: 'java', name: 'App', vmArgs: '-Xmx512m' }, { socksPort: 1080 });
+  const s = injectProxy({ type: 'java', name: 'App', vmArgs: '-Xmx512m' }, { socksPort: 1080 }, JAR);
   assert.equal(s.vmArgs, `-Xmx512m ${javaProxyArgs({ socksPort: 1080 }).join(' ')}`);
-  const a = injectProxy({ type: 'java', vmArgs: ['-ea'] }, { socksPort: 1080 });
+  const a = injectProxy({ type: 'java', vmArgs: ['-ea'] }, { socksPort: 1080 }, JAR);
   assert.deepEqual(a.vmArgs, ['-ea', '-DsocksProxyHost=127.0.0.1', '-DsocksProxyPort=1080', '-DsocksNonProxyHosts=localhost|127.*|[::1]']);
   const mine = { type: 'java', vmArgs: '-DsocksProxyHost=other' };
-  assert.equal(injectProxy(mine, { socksPort: 1080 }), mine);
+  assert.equal(injectProxy(mine, { socksPort: 1080 }, JAR), mine);
 });
 
 test('Node, Python and Go get env without losing theirs; the input is not modified', () => {
   for (const type of ['node', 'pwa-node', 'debugpy', 'python', 'go']) {
     const cfg = { type, env: { FOO: '1' } };
-    const out = injectProxy(cfg, { socksPort: 1, httpPort: 2 });
+    const out = injectProxy(cfg, { socksPort: 1, httpPort: 2 }, JAR);
     assert.equal(out.env?.FOO, '1');
     assert.equal(out.env?.HTTPS_PROXY, 'http://127.0.0.1:2');
     assert.deepEqual(cfg.env, { FOO: '1' });
@@ -50,7 +52,7 @@ test('with authentication on, every proxy URL carries the credentials, percent-e
   // A terminal or session that set its own proxy keeps it.
   assert.equal(proxyEnvironment({ socksPort: 1080, credentials }, { ALL_PROXY: 'socks5://corp:1' }).ALL_PROXY, 'socks5://corp:1');
   // Node, Python and Go sessions get the same.
-  const node = injectProxy({ type: 'node', name: 'api' }, { socksPort: 1080, httpPort: 1081, credentials });
+  const node = injectProxy({ type: 'node', name: 'api' }, { socksPort: 1080, httpPort: 1081, credentials }, JAR);
   assert.equal(node.env?.ALL_PROXY, env.ALL_PROXY);
   assert.equal(node.env?.HTTPS_PROXY, env.HTTPS_PROXY);
 });
@@ -67,24 +69,37 @@ test('fresh credentials are random, URL-safe, within the SOCKS5 limits and never
   }
 });
 
-test('a Java session is not pointed at an authenticating tunnel: the JVM cannot send the credentials from its options', () => {
-  const credentials = { username: 'devlane-u', password: 'secret-pass-word' };
-  const cfg = { type: 'java', name: 'Orders', vmArgs: '-Xmx1g' };
-  assert.equal(injectProxy(cfg, { socksPort: 1080, credentials }), cfg);
-  const problem = proxyInjectionProblem(cfg, { socksPort: 1080, credentials });
-  assert.equal(problem?.reason, 'invalid-input');
-  assert.match(problem!.message, /Orders/);
-  assert.ok(!problem!.message.includes(credentials.password) && !problem!.message.includes(credentials.username));
-  assert.deepEqual(problem!.actions.map((a) => a.args), [['devlane.tunnel.proxyAuth']]);
-  // Without authentication Java is injected as before; other types never have a problem.
-  assert.equal(proxyInjectionProblem(cfg, { socksPort: 1080 }), undefined);
-  assert.equal(proxyInjectionProblem({ type: 'node' }, { socksPort: 1080, credentials }), undefined);
+test('with authentication on, a Java session gets the agent and the SOCKS properties in vmArgs and the credentials in env only', () => {
+  const credentials = { username: 'devlane-u', password: 'p&a=s s+w%rd' };
+  const ep = { socksPort: 1080, credentials };
+  const cfg = { type: 'java', name: 'Orders', vmArgs: '-Xmx1g', env: { FOO: '1', [JAVA_AGENT_ENV]: 'stale' } };
+  const out = injectProxy(cfg, ep, JAR);
+  assert.equal(out.vmArgs, `-Xmx1g -javaagent:${JAR} ${javaProxyArgs(ep).join(' ')}`);
+  // The user's env is kept; the agent's variable is the tunnel's.
+  assert.deepEqual(out.env, { FOO: '1', [JAVA_AGENT_ENV]: javaAgentEnvValue(ep) });
+  assert.ok(!String(out.vmArgs).includes(credentials.password) && !String(out.vmArgs).includes(credentials.username), 'nothing secret on the command line');
+  assert.deepEqual(cfg, { type: 'java', name: 'Orders', vmArgs: '-Xmx1g', env: { FOO: '1', [JAVA_AGENT_ENV]: 'stale' } }, 'the input is not modified');
+  // The value the agent decodes (with java.net.URLDecoder, which reads URLSearchParams' form encoding).
+  assert.deepEqual(Object.fromEntries(new URLSearchParams(javaAgentEnvValue(ep))), { host: '127.0.0.1', port: '1080', username: 'devlane-u', password: 'p&a=s s+w%rd' });
+  // vmArgs as an array; a folder with a space is quoted only in the string form.
+  const spaced = '/home/a b/dist/devlane-agent.jar';
+  assert.deepEqual(injectProxy({ type: 'java', vmArgs: ['-ea'] }, ep, spaced).vmArgs, ['-ea', `-javaagent:${spaced}`, ...javaProxyArgs(ep)]);
+  assert.equal(injectProxy({ type: 'java' }, ep, spaced).vmArgs, `"-javaagent:${spaced}" ${javaProxyArgs(ep).join(' ')}`);
+  assert.deepEqual(injectProxy({ type: 'java' }, ep, JAR).env, { [JAVA_AGENT_ENV]: javaAgentEnvValue(ep) });
+  // Without authentication nothing changes: no agent, no env.
+  const plain = injectProxy({ type: 'java', vmArgs: '-Xmx1g', env: { FOO: '1' } }, { socksPort: 1080 }, JAR);
+  assert.deepEqual(plain, { type: 'java', vmArgs: `-Xmx1g ${javaProxyArgs({ socksPort: 1080 }).join(' ')}`, env: { FOO: '1' } });
+  // A session with its own SOCKS proxy is left alone, credentials and all.
+  const mine = { type: 'java', vmArgs: '-DsocksProxyHost=corp' };
+  assert.equal(injectProxy(mine, ep, JAR), mine);
+  // The agent is for Java only.
+  assert.equal(injectProxy({ type: 'node' }, ep, JAR).env?.[JAVA_AGENT_ENV], undefined);
 });
 
 test('Devlane\'s own JDWP attach runs no program and gets no proxy', () => {
   const cfg = { type: 'devlane', request: 'attach', port: 5005 };
   assert.equal(runsProgram(cfg), false);
-  assert.equal(injectProxy(cfg, { socksPort: 1080, credentials: { username: 'u', password: 'p' } }), cfg);
+  assert.equal(injectProxy(cfg, { socksPort: 1080, credentials: { username: 'u', password: 'p' } }, JAR), cfg);
   assert.equal(runsProgram({ type: 'node' }), true);
 });
 
@@ -94,4 +109,7 @@ test('the injection\'s log line says authentication is on without the credential
   assert.equal(line, 'adding the tunnel proxy (SOCKS 127.0.0.1:1080, HTTP 127.0.0.1:1081; authentication on) to the node session "api"');
   assert.ok(!line.includes(credentials.password) && !line.includes(credentials.username));
   assert.match(describeInjection({ type: 'go', name: 'x' }, { socksPort: 1 }), /authentication off/);
+  const java = describeInjection({ type: 'java', name: 'orders' }, { socksPort: 1080, credentials });
+  assert.equal(java, 'adding the tunnel proxy (SOCKS 127.0.0.1:1080; authentication on, answered by the Devlane Java agent) to the java session "orders"');
+  assert.ok(!java.includes(credentials.password) && !java.includes(credentials.username));
 });

@@ -1,0 +1,44 @@
+package dev.devlane.agent;
+
+import java.lang.instrument.Instrumentation;
+
+/**
+ * Lets a JVM started by Devlane answer the tunnel's SOCKS5 username/password request.
+ *
+ * <p>The JDK's SOCKS client sends credentials only from the default {@link java.net.Authenticator}
+ * (it ignores -Djava.net.socks.username/password and otherwise sends user.name with no password),
+ * so the agent installs one (SocksAuthenticator) that answers only the tunnel's SOCKS requests and
+ * hands every other request to the program's own Authenticator, also when the program installs
+ * its own later (AuthenticatorPatch).
+ *
+ * <p>The credentials come from the environment variable {@code DEVLANE_PROXY_AUTH}, never from
+ * system properties or agent options: those show in {@code ps} and {@code jcmd VM.system_properties}
+ * to other users, while a process's environment is readable only by its own user. Without the
+ * variable the agent does nothing at all.
+ */
+public final class DevlaneAgent {
+  static final String ENV = "DEVLANE_PROXY_AUTH";
+
+  private DevlaneAgent() {}
+
+  /** Started with {@code -javaagent}: the way Devlane runs it. */
+  public static void premain(String options, Instrumentation inst) {
+    start(inst);
+  }
+
+  /** Attached to a running JVM: the same, so a JVM started without it can still be given the tunnel. */
+  public static void agentmain(String options, Instrumentation inst) {
+    start(inst);
+  }
+
+  private static void start(Instrumentation inst) {
+    String value = System.getenv(ENV);
+    if (value == null || value.isEmpty()) return;
+    try {
+      SocksAuthenticator.install(inst, value);
+    } catch (Throwable e) {
+      // An agent must never stop the program it rides in. The value itself is never printed: it holds the password.
+      System.err.println("[devlane-agent] the tunnel's SOCKS credentials are not installed (" + e.getClass().getName() + ")");
+    }
+  }
+}
