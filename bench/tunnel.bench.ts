@@ -21,7 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createBastion } from '../test/integration/tunnels/support/bastion';
 import { socksConnect } from '../test/integration/tunnels/support/clients';
-import { bundledDataPlane, startDataPlane } from '../test/integration/tunnels/support/dataPlane';
+import { bundleOptions, bundledDataPlane, startDataPlane } from '../test/integration/tunnels/support/dataPlane';
 import { waitFor } from '../test/support/wait';
 
 const GiB = 1024 ** 3;
@@ -172,17 +172,8 @@ client.connect({
 async function startFloor(dir: string, host: string, keyFile: string): Promise<{ proc: ChildProcess; port: number }> {
   const esbuild = await import('esbuild');
   const out = path.join(dir, 'floor.js');
-  await esbuild.build({
-    stdin: { contents: FLOOR_PROXY, resolveDir: path.resolve(__dirname, '..'), loader: 'js' },
-    outfile: out,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
-    logLevel: 'warning',
-  });
+  // Built like the data plane, so both take the same crypto path.
+  await esbuild.build({ ...(await bundleOptions()), stdin: { contents: FLOOR_PROXY, resolveDir: path.resolve(__dirname, '..'), loader: 'js' }, outfile: out });
   const proc = spawn(process.execPath, [out, host, 'root', keyFile, process.env.BENCH_TUNNEL_CIPHERS ?? ''], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`the floor proxy exited (${code})`)));

@@ -32,43 +32,22 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-describe('VS Code: tunnel through an SSH bastion', () => {
-  let b: Bastion | undefined;
+/** A bastion with sshd, and a VS Code whose extension host has its own HOME (ssh config and key made there, never the real ~/.ssh) pointed at it. */
+interface BastionVsCode {
+  readonly b: Bastion;
+  readonly vs: VsCode;
+  readonly home: string;
+  readonly runtimeDir: string;
+  readonly socksPort: number;
+  close(): Promise<void>;
+}
+
+async function startBastionVsCode(name: string, opts: { knownHost: boolean; settings?: Record<string, unknown> }): Promise<BastionVsCode> {
+  const b = await createBastion();
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-vs-home-'));
+  const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-vs-run-'));
   let vs: VsCode | undefined;
-  let home = '';
-  let runtimeDir = '';
-  let socksPort = 0;
-  let expectedFingerprint = '';
-  const key = () => path.join(home, '.ssh', 'id_devlane');
-
-  before(async () => {
-    b = await createBastion();
-    await b.startSshd();
-    // The extension host gets its own HOME: ssh config and key made here, never the real ~/.ssh.
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-vs-home-'));
-    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    fs.copyFileSync(b.userKey, key());
-    fs.chmodSync(key(), 0o600);
-    fs.writeFileSync(path.join(home, '.ssh', 'config'), `Host bastion\n  HostName ${b.bastionIp}\n  User root\n  IdentityFile ~/.ssh/id_devlane\n`);
-    runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-vs-run-'));
-    socksPort = await freePort();
-    expectedFingerprint = `SHA256:${createHash('sha256').update(b.hostKeyBlob).digest('base64').replace(/=+$/, '')}`;
-    vs = await VsCode.start('tunnels', {
-      // A Devlane workspace: its devlane.yaml activates the extension at startup.
-      workspaceFiles: { 'devlane.yaml': 'version: 1\n' },
-      settings: {
-        'devlane.tunnel.destination': 'bastion',
-        'devlane.tunnel.socksPort': socksPort,
-        'devlane.tunnel.httpPort': -1,
-        // The DOM renderer keeps the terminal's text in the page, where the test reads it back.
-        'terminal.integrated.gpuAcceleration': 'off',
-      },
-      // Proxy variables of the test's own environment would be kept by the terminal: none here.
-      env: { HOME: home, XDG_RUNTIME_DIR: runtimeDir, SSH_AUTH_SOCK: '', KUBECONFIG: path.join(home, 'no-kubeconfig'), ALL_PROXY: undefined, all_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined },
-    });
-  });
-
-  after(async () => {
+  const close = async () => {
     await vs?.close();
     // close() kills code-server's process group; the detached data plane is not in it.
     for (const pid of processesUsing(runtimeDir)) {
@@ -78,9 +57,59 @@ describe('VS Code: tunnel through an SSH bastion', () => {
         // already gone
       }
     }
-    await b?.close();
-    if (home) fs.rmSync(home, { recursive: true, force: true });
-    if (runtimeDir) fs.rmSync(runtimeDir, { recursive: true, force: true });
+    await b.close();
+    fs.rmSync(home, { recursive: true, force: true });
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
+  };
+  try {
+    await b.startSshd();
+    const key = path.join(home, '.ssh', 'id_devlane');
+    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+    fs.copyFileSync(b.userKey, key);
+    fs.chmodSync(key, 0o600);
+    fs.writeFileSync(path.join(home, '.ssh', 'config'), `Host bastion\n  HostName ${b.bastionIp}\n  User root\n  IdentityFile ~/.ssh/id_devlane\n`);
+    if (opts.knownHost) fs.writeFileSync(path.join(home, '.ssh', 'known_hosts'), `${b.knownHostsLine}\n`);
+    const socksPort = await freePort();
+    vs = await VsCode.start(name, {
+      // A Devlane workspace: its devlane.yaml activates the extension at startup.
+      workspaceFiles: { 'devlane.yaml': 'version: 1\n' },
+      settings: {
+        'devlane.tunnel.destination': 'bastion',
+        'devlane.tunnel.socksPort': socksPort,
+        'devlane.tunnel.httpPort': -1,
+        // The DOM renderer keeps the terminal's text in the page, where the test reads it back.
+        'terminal.integrated.gpuAcceleration': 'off',
+        ...opts.settings,
+      },
+      // Proxy variables of the test's own environment would be kept by the terminal: none here.
+      env: { HOME: home, XDG_RUNTIME_DIR: runtimeDir, SSH_AUTH_SOCK: '', KUBECONFIG: path.join(home, 'no-kubeconfig'), ALL_PROXY: undefined, all_proxy: undefined, HTTP_PROXY: undefined, http_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined },
+    });
+    return { b, vs, home, runtimeDir, socksPort, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+describe('VS Code: tunnel through an SSH bastion', () => {
+  let b: Bastion | undefined;
+  let vs: VsCode | undefined;
+  let home = '';
+  let runtimeDir = '';
+  let socksPort = 0;
+  let expectedFingerprint = '';
+  const key = () => path.join(home, '.ssh', 'id_devlane');
+
+  let env: BastionVsCode | undefined;
+
+  before(async () => {
+    env = await startBastionVsCode('tunnels', { knownHost: false });
+    ({ b, vs, home, runtimeDir, socksPort } = env);
+    expectedFingerprint = `SHA256:${createHash('sha256').update(b.hostKeyBlob).digest('base64').replace(/=+$/, '')}`;
+  });
+
+  after(async () => {
+    await env?.close();
   });
 
   const statusItem = (): Locator => vs!.page.locator('.statusbar-item', { hasText: /Devlane: (tunnel|connecting)/ });
@@ -298,47 +327,18 @@ describe('VS Code: tunnel through an SSH bastion', () => {
 describe('VS Code: tunnel with proxy authentication', () => {
   let b: Bastion | undefined;
   let vs: VsCode | undefined;
-  let home = '';
   let runtimeDir = '';
   let socksPort = 0;
+  let env: BastionVsCode | undefined;
 
   before(async () => {
-    b = await createBastion();
-    await b.startSshd();
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-vs-home-'));
-    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    fs.copyFileSync(b.userKey, path.join(home, '.ssh', 'id_devlane'));
-    fs.chmodSync(path.join(home, '.ssh', 'id_devlane'), 0o600);
-    fs.writeFileSync(path.join(home, '.ssh', 'config'), `Host bastion\n  HostName ${b.bastionIp}\n  User root\n  IdentityFile ~/.ssh/id_devlane\n`);
     // The host key is known: this test is about the proxies, not trust on first use.
-    fs.writeFileSync(path.join(home, '.ssh', 'known_hosts'), `${b.knownHostsLine}\n`);
-    runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-vs-run-'));
-    socksPort = await freePort();
-    vs = await VsCode.start('tunnels-auth', {
-      workspaceFiles: { 'devlane.yaml': 'version: 1\n' },
-      settings: {
-        'devlane.tunnel.destination': 'bastion',
-        'devlane.tunnel.socksPort': socksPort,
-        'devlane.tunnel.httpPort': -1,
-        'devlane.tunnel.proxyAuth': true,
-        'terminal.integrated.gpuAcceleration': 'off',
-      },
-      env: { HOME: home, XDG_RUNTIME_DIR: runtimeDir, SSH_AUTH_SOCK: '', KUBECONFIG: path.join(home, 'no-kubeconfig'), ALL_PROXY: undefined, all_proxy: undefined, HTTP_PROXY: undefined, http_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined },
-    });
+    env = await startBastionVsCode('tunnels-auth', { knownHost: true, settings: { 'devlane.tunnel.proxyAuth': true } });
+    ({ b, vs, runtimeDir, socksPort } = env);
   });
 
   after(async () => {
-    await vs?.close();
-    for (const pid of processesUsing(runtimeDir)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await b?.close();
-    if (home) fs.rmSync(home, { recursive: true, force: true });
-    if (runtimeDir) fs.rmSync(runtimeDir, { recursive: true, force: true });
+    await env?.close();
   });
 
   test('the tooltip and the Tunnels view say authentication is on, and the tunnel terminal\'s ALL_PROXY carries credentials that work', async () => {

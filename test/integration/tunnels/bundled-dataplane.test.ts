@@ -6,7 +6,7 @@ import type * as net from 'node:net';
 import * as path from 'node:path';
 import { waitFor } from '../../support/wait';
 import { createBastion, type Bastion } from './support/bastion';
-import { socksConnect } from './support/clients';
+import { readStalling, socksConnect } from './support/clients';
 import { bundledDataPlane, startDataPlane, type TestDataPlane } from './support/dataPlane';
 
 // The data plane as it ships (one bundle; ssh2 without its native crypto binding, as in the VSIX).
@@ -42,26 +42,8 @@ after(async () => {
 async function echoThrough(body: Buffer): Promise<Buffer> {
   const { reply, socket } = await socksConnect(socksPort, b.cloudIp, b.echoPort);
   assert.equal(reply, 0);
-  const chunks: Buffer[] = [];
-  let got = 0;
-  const received = new Promise<Buffer>((resolve, reject) => {
-    socket.on('data', (c: Buffer) => {
-      chunks.push(c);
-      const before = got;
-      got += c.length;
-      // A reader that keeps stalling: the data plane's writes to it back up while more SSH reads arrive.
-      if (Math.floor(before / 2 ** 20) !== Math.floor(got / 2 ** 20)) {
-        socket.pause();
-        setImmediate(() => socket.resume());
-      }
-      if (got >= body.length) {
-        socket.destroy();
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    socket.once('error', reject);
-    socket.once('close', () => reject(new Error(`closed after ${got} of ${body.length} bytes`)));
-  });
+  // The data plane's writes to a stalling reader back up while more SSH reads arrive.
+  const received = readStalling(socket, body.length);
   writeAll(socket, body);
   return received;
 }

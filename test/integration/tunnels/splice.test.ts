@@ -7,7 +7,7 @@ import { directDialer } from '../../../dataplane/proxy/directDialer';
 import { ProxyServer } from '../../../dataplane/proxy/proxyServer';
 import { silentLogger } from '../../../extension/core/log';
 import { waitFor } from '../../support/wait';
-import { socksConnect } from './support/clients';
+import { readStalling, socksConnect } from './support/clients';
 
 // How the proxy moves bytes once a connection is open (half-close, back-pressure, byte counts),
 // over a plain TCP dialer to real local servers.
@@ -65,22 +65,8 @@ test('32 MiB echoed through a reader that keeps stalling: nothing lost or reorde
   const { reply, socket } = await socksConnect(proxy.port, '127.0.0.1', portOf(echo));
   assert.equal(reply, 0);
   const sent = randomBytes(32 * 1024 * 1024);
-  const chunks: Buffer[] = [];
-  let got = 0;
-  const received = new Promise<Buffer>((resolve, reject) => {
-    socket.on('data', (c: Buffer) => {
-      chunks.push(c);
-      const before = got;
-      got += c.length;
-      // Stall at every MiB so the proxy's writes to us back up and it must pause the far side.
-      if (Math.floor(before / 2 ** 20) !== Math.floor(got / 2 ** 20)) {
-        socket.pause();
-        setImmediate(() => socket.resume());
-      }
-    });
-    socket.once('end', () => resolve(Buffer.concat(chunks)));
-    socket.once('error', reject);
-  });
+  // Stall at every MiB so the proxy's writes to us back up and it must pause the far side.
+  const received = readStalling(socket);
   // Written with back-pressure, in pieces, then half-closed: the echo server ends after the last byte.
   for (let at = 0; at < sent.length; at += 256 * 1024) {
     if (!socket.write(sent.subarray(at, at + 256 * 1024))) await new Promise((r) => socket.once('drain', r));

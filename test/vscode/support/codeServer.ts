@@ -256,14 +256,22 @@ export class VsCode {
     return files.map((f) => fs.readFileSync(path.join(logs, f), 'utf8')).join('\n');
   }
 
-  async close(): Promise<void> {
-    await this.browser.close().catch(() => undefined);
-    try {
-      if (this.server.pid) process.kill(-this.server.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await new Promise<void>((resolve) => (this.server.exitCode !== null ? resolve() : this.server.once('exit', () => resolve())));
-    for (const d of this.dirs) fs.rmSync(d, { recursive: true, force: true });
+  private closing: Promise<void> | undefined;
+
+  /** Kills code-server and Chromium and removes their folders; a second call waits for the first. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.browser.close().catch(() => undefined);
+      try {
+        if (this.server.pid) process.kill(-this.server.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      // Killed by a signal, a process has signalCode set and exitCode null.
+      const exited = () => this.server.exitCode !== null || this.server.signalCode !== null;
+      await new Promise<void>((resolve) => (exited() ? resolve() : this.server.once('exit', () => resolve())));
+      for (const d of this.dirs) fs.rmSync(d, { recursive: true, force: true });
+    })();
+    return this.closing;
   }
 }

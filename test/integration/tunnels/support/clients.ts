@@ -81,3 +81,31 @@ export async function connectProxyGet(proxyPort: number, host: string, port: num
   if (head.length > end) s.unshift(head.subarray(end));
   return { status, body: await httpGetOver(s, host) };
 }
+
+/**
+ * Reads `socket` like a reader that keeps stalling: paused for a tick at every MiB, so a proxy's
+ * writes to it back up while more arrives from the far side. Resolves with every byte once `length`
+ * bytes arrived (then destroys the socket), or at the end of the stream when no length is given.
+ */
+export function readStalling(socket: net.Socket, length?: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  return new Promise<Buffer>((resolve, reject) => {
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const before = got;
+      got += c.length;
+      if (Math.floor(before / 2 ** 20) !== Math.floor(got / 2 ** 20)) {
+        socket.pause();
+        setImmediate(() => socket.resume());
+      }
+      if (length !== undefined && got >= length) {
+        socket.destroy();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    socket.once('end', () => (length === undefined ? resolve(Buffer.concat(chunks)) : undefined));
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`closed after ${got}${length === undefined ? '' : ` of ${length}`} bytes`)));
+  });
+}

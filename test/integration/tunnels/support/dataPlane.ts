@@ -15,6 +15,12 @@ export function dataPlaneFromSource(): string[] {
   return [process.execPath, '--import', pathToFileURL(require.resolve('tsx')).href, path.join(root, 'dataplane/main.ts')];
 }
 
+/** The esbuild options scripts/build.mjs bundles the shipped Node processes with, as `npm run package` sets them. */
+export async function bundleOptions(): Promise<import('esbuild').BuildOptions> {
+  const { node } = await import('../../../../scripts/build.mjs');
+  return { ...node, minify: true, sourcemap: false };
+}
+
 /**
  * The data plane as it ships: one esbuild bundle (the build's options) run by plain node, so no tsx
  * loader sits in the measured process and ssh2 runs without its optional native crypto binding, as in
@@ -23,17 +29,7 @@ export function dataPlaneFromSource(): string[] {
 export async function bundledDataPlane(dir: string, opts: { nativeCrypto?: boolean } = {}): Promise<string[]> {
   const esbuild = await import('esbuild');
   const out = path.join(dir, 'dataplane.js');
-  await esbuild.build({
-    entryPoints: [path.join(root, 'dataplane/main.ts')],
-    outfile: out,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
-    logLevel: 'warning',
-  });
+  await esbuild.build({ ...(await bundleOptions()), entryPoints: [path.join(root, 'dataplane/main.ts')], outfile: out });
   if (opts.nativeCrypto) {
     fs.mkdirSync(path.join(dir, 'crypto/build/Release'), { recursive: true });
     fs.copyFileSync(path.join(root, 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node'), path.join(dir, 'crypto/build/Release/sshcrypto.node'));
