@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { PassThrough } from 'node:stream';
-import { CoreV1Api, Exec, KubeConfig, PortForward, type V1Pod, type V1Status } from '@kubernetes/client-node';
+import { CoreV1Api, Exec, KubeConfig, PortForward, RbacAuthorizationV1Api, type V1PolicyRule, type V1Pod, type V1Status } from '@kubernetes/client-node';
 import { clusterUp } from '../../cluster/api';
 import { consoleLogger } from '../../extension/core/log';
 import { waitFor } from './wait';
@@ -191,3 +191,23 @@ export async function forwardToPod(kc: KubeConfig, namespace: string, pod: strin
 
 /** Waits until the pod is Running and Ready (its processes run and its readiness probe passed); returns it. */
 export const waitForPodRunning = waitForPodReady;
+
+/**
+ * A KubeConfig for a service account of `namespace` allowed only `rules` there (a Role bound to it,
+ * a 10-minute token): how tests meet the cluster as a developer with narrow RBAC. The rules must
+ * allow listing pods: that is how it waits until the Role takes effect.
+ */
+export async function limitedUser(kc: KubeConfig, namespace: string, name: string, rules: V1PolicyRule[]): Promise<KubeConfig> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules } });
+  await rbac.createNamespacedRoleBinding({ namespace, body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace }] } });
+  const token = (await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 600 } } })).status?.token;
+  if (!token) throw new Error(`no token for the service account ${namespace}/${name}`);
+  const cluster = kc.getCurrentCluster()!;
+  const limited = new KubeConfig();
+  limited.loadFromOptions({ clusters: [cluster], users: [{ name, token }], contexts: [{ name, cluster: cluster.name, user: name, namespace }], currentContext: name });
+  await waitFor('the Role to take effect', () => limited.makeApiClient(CoreV1Api).listNamespacedPod({ namespace }).then(() => true), { timeoutMs: 30_000, intervalMs: 250 });
+  return limited;
+}

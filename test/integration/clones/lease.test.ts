@@ -1,12 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { httpCode } from '../../../extension/core/kube/probe';
 import { isDevlaneError } from '../../../extension/core/errors';
 import { CloneKeeper } from '../../../extension/core/clones/keeper';
 import { createLease, leaseName, leaseStart } from '../../../extension/core/clones/lease';
 import { createClone, deleteClone, type CloneEnv } from '../../../extension/core/clones/lifecycle';
 import { resolveOptions } from '../../../extension/core/clones/spec/options';
+import { limitedUser } from '../../support/cluster';
 import { waitFor } from '../../support/wait';
 import { clusterKc, envFor, makeFixture, type Fixture } from './fixture';
 
@@ -173,27 +174,12 @@ describe('clone leases', { concurrency: true }, () => {
   });
 
   test('without RBAC for jobs, the clone is made without a lease and says which permission is missing', async () => {
-    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
     const ns = fx.namespace;
-    await fx.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'nojobs' } } });
-    await rbac.createNamespacedRole({
-      namespace: ns,
-      body: {
-        metadata: { name: 'nojobs' },
-        rules: [
-          { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'create', 'delete', 'patch'] },
-          { apiGroups: [''], resources: ['services', 'events'], verbs: ['get', 'list'] },
-          { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list'] },
-        ],
-      },
-    });
-    await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: 'nojobs' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'nojobs' }, subjects: [{ kind: 'ServiceAccount', name: 'nojobs', namespace: ns }] } });
-    const token = (await fx.core.createNamespacedServiceAccountToken({ name: 'nojobs', namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } } })).status?.token;
-    assert.ok(token);
-    const cluster = kc.getCurrentCluster()!;
-    const limited = new KubeConfig();
-    limited.loadFromOptions({ clusters: [cluster], users: [{ name: 'nojobs', token }], contexts: [{ name: 'nojobs', cluster: cluster.name, user: 'nojobs' }], currentContext: 'nojobs' });
-    await waitFor('the Role to take effect', () => limited.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns }).then(() => true), { timeoutMs: 30_000, intervalMs: 250 });
+    const limited = await limitedUser(kc, ns, 'nojobs', [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'create', 'delete', 'patch'] },
+      { apiGroups: [''], resources: ['services', 'events'], verbs: ['get', 'list'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list'] },
+    ]);
     const narrow = envFor(limited, 'nojobs');
     const { info, pod, notes, noLease } = await createClone(narrow, sleeper(), resolveOptions({ ttlMinutes: 60, jvm: { jdwp: { enabled: false }, heapDumpOnOom: false } }));
     try {

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchV1Api, CoreV1Api, RbacAuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { BatchV1Api, KubeConfig } from '@kubernetes/client-node';
 import { isDevlaneError } from '../../../extension/core/errors';
 import { CloneKeeper, expiryOf } from '../../../extension/core/clones/keeper';
 import { leaseName } from '../../../extension/core/clones/lease';
@@ -8,6 +8,7 @@ import { httpCode } from '../../../extension/core/kube/probe';
 import { createClone, deleteClone, getOwnClone, listClones, patchExpiry, type CloneEnv } from '../../../extension/core/clones/lifecycle';
 import { ServerClock } from '../../../extension/core/clones/serverClock';
 import { resolveOptions } from '../../../extension/core/clones/spec/options';
+import { limitedUser } from '../../support/cluster';
 import { waitFor } from '../../support/wait';
 import { clusterKc, envFor, makeFixture, type Fixture } from './fixture';
 
@@ -79,18 +80,12 @@ test('the reaper deletes only the current owner\'s expired clones, by the server
 });
 
 test('RBAC: a developer who may not create pods is told which verb on which resource is missing', async () => {
-  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
   const ns = fx.namespace;
-  await fx.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'viewer' } } });
-  await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: 'viewer' }, rules: [{ apiGroups: [''], resources: ['pods', 'services', 'events'], verbs: ['get', 'list'] }, { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list'] }] } });
-  await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: 'viewer' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'viewer' }, subjects: [{ kind: 'ServiceAccount', name: 'viewer', namespace: ns }] } });
-  const token = (await fx.core.createNamespacedServiceAccountToken({ name: 'viewer', namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } } })).status?.token;
-  assert.ok(token);
-  const cluster = kc.getCurrentCluster()!;
-  const limited = new KubeConfig();
-  limited.loadFromOptions({ clusters: [cluster], users: [{ name: 'viewer', token }], contexts: [{ name: 'viewer', cluster: cluster.name, user: 'viewer' }], currentContext: 'viewer' });
+  const limited = await limitedUser(kc, ns, 'viewer', [
+    { apiGroups: [''], resources: ['pods', 'services', 'events'], verbs: ['get', 'list'] },
+    { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list'] },
+  ]);
   const viewer = envFor(limited, 'viewer');
-  await waitFor('the Role to take effect', () => limited.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns }).then(() => true), { timeoutMs: 30_000, intervalMs: 250 });
   await assert.rejects(
     createClone(viewer, { kind: 'Deployment', namespace: ns, name: 'sleeper' }, cheap),
     (e) => isDevlaneError(e) && e.reason === 'rbac-forbidden' && /not allowed to create pods in namespace/.test(e.message) && /verb "create" on resource "pods"/.test(e.message),

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
-import { testCluster, testNamespace, waitForPodReady, type TestNamespace } from '../../support/cluster';
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { limitedUser, testCluster, testNamespace, waitForPodReady, type TestNamespace } from '../../support/cluster';
 import { waitFor } from '../../support/wait';
 import { silentLogger } from '../../../extension/core/log';
 import { DevlaneError } from '../../../extension/core/errors';
@@ -248,15 +248,7 @@ test('the events watch survives the server ending it: re-watched from the last v
 test('RBAC: a user without logs, exec or events rights is told which verb on which resource', async (t) => {
   await core.createNamespacedPod({ namespace: ns.name, body: pod('guarded', { containers: [{ name: 'app', image: 'busybox', command: ['sh', '-c', 'echo hi; exec sleep 3600'] }] }) });
   await waitForPodReady(kc, ns.name, 'guarded');
-  await core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name: 'viewer' } } });
-  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createNamespacedRole({ namespace: ns.name, body: { metadata: { name: 'pods-only' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }] } });
-  await rbac.createNamespacedRoleBinding({ namespace: ns.name, body: { metadata: { name: 'viewer-pods' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pods-only' }, subjects: [{ kind: 'ServiceAccount', name: 'viewer', namespace: ns.name }] } });
-  const token = (await core.createNamespacedServiceAccountToken({ name: 'viewer', namespace: ns.name, body: { spec: { audiences: [], expirationSeconds: 600 } } })).status?.token;
-  assert.ok(token);
-  const cluster = kc.getCurrentCluster()!;
-  const limited = new KubeConfig();
-  limited.loadFromOptions({ clusters: [cluster], users: [{ name: 'viewer', token }], contexts: [{ name: 'viewer', cluster: cluster.name, user: 'viewer', namespace: ns.name }], currentContext: 'viewer' });
+  const limited = await limitedUser(kc, ns.name, 'viewer', [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
 
   const follow = new LogFollow(limited, { namespace: ns.name, pod: 'guarded', container: 'app' }, silentLogger);
   t.after(() => follow.dispose());
