@@ -50,11 +50,14 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
   const showDeclared = (setup: DeclaredSetup) => {
     declaredSetup = setup;
     const sub = setup.onDidChange(() => declaredChanged.fire());
+    // Its failure was shown as an error with a way out; say so when it came up by itself after all.
+    const recovered = setup.onDidRecover((o) => void vscode.window.showInformationMessage(`Devlane: devlane.yaml tunnel "${setup.declared.name}": ${o.label} is set up now.`));
     declaredChanged.fire();
     // Tied to the tunnel: gone (and no longer shown) when it is.
     controller.own({
       dispose: () => {
         sub.dispose();
+        recovered.dispose();
         setup.dispose();
         if (declaredSetup === setup) declaredSetup = undefined;
         declaredChanged.fire();

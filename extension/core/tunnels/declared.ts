@@ -102,7 +102,17 @@ export interface DeclaredSetupDeps {
   readonly adoptExisting?: boolean;
   /** Heartbeat timings for the registrations (tests shorten them). */
   readonly registryOptions?: Pick<RegistrationSpec, 'consul' | 'eureka' | 'nacos'>;
+  /** How soon, and at most how rarely, failed items are tried again while the tunnel is up (tests shorten it). */
+  readonly retry?: { readonly initialMs: number; readonly maxMs: number };
 }
+
+/**
+ * A registry still starting, a port on the bastion not yet free, GatewayPorts fixed by the bastion's
+ * admin: most failures end without anything changing on the laptop, so failed items are tried again
+ * — first after 15 s, then twice as long each time up to 5 minutes — rather than only after a
+ * reconnect. A declaration that is itself wrong is not tried again until devlane.yaml changes.
+ */
+const DEFAULT_RETRY = { initialMs: 15_000, maxMs: 5 * 60_000 } as const;
 
 /**
  * What a declared tunnel sets up once connected, kept in step with the tunnel: each item is set up
@@ -121,6 +131,12 @@ export class DeclaredSetup implements Disposable {
   private readonly leftovers: ForwardInfo[];
   private disposed = false;
   private running: Promise<void> = Promise.resolve();
+  private readonly retry: { readonly initialMs: number; readonly maxMs: number };
+  private retryDelayMs: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly recovered = new Emitter<ItemOutcome>();
+  /** An item that had failed is set up now (by a later try or after a reconnect). */
+  readonly onDidRecover = this.recovered.event;
 
   private constructor(
     readonly tunnel: TunnelSession,
@@ -129,14 +145,19 @@ export class DeclaredSetup implements Disposable {
   ) {
     this.items = declaredItems(declared).map((item) => ({ item, label: itemLabel(item, tunnel.transport), state: 'pending' }));
     this.leftovers = deps.adoptExisting ? [...tunnel.forwards] : [];
+    this.retry = deps.retry ?? DEFAULT_RETRY;
+    this.retryDelayMs = this.retry.initialMs;
     this.sub = tunnel.onDidChangeStatus((s) => {
       if (s.state !== 'running') {
         if (s.state !== 'stopped') this.wasDown = true;
+        // Nothing can be set up through a tunnel that is down; the reconnect's reconcile tries again.
+        this.cancelRetry();
         return;
       }
       if (!this.wasDown) return;
       this.wasDown = false;
       this.deps.log.info(`tunnel ${declared.name} is back: checking what devlane.yaml declares for it`);
+      this.retryDelayMs = this.retry.initialMs;
       this.serialize(() => this.reconcile());
     });
   }
@@ -164,12 +185,46 @@ export class DeclaredSetup implements Disposable {
 
   dispose(): void {
     this.disposed = true;
+    this.cancelRetry();
     this.sub.dispose();
     this.changes.dispose();
+    this.recovered.dispose();
   }
 
+  /** After each round of work: schedules the next try of what failed, if anything may still come up. */
   private serialize(work: () => Promise<void>): void {
-    this.running = this.running.then(work).catch((e: unknown) => this.deps.log.error(`devlane.yaml tunnel set-up: ${toDevlaneError(e).message}`));
+    this.running = this.running
+      .then(work)
+      .catch((e: unknown) => this.deps.log.error(`devlane.yaml tunnel set-up: ${toDevlaneError(e).message}`))
+      .then(() => this.scheduleRetry());
+  }
+
+  /** Failed items worth another try: not those whose declaration is wrong. */
+  private retryable(): number[] {
+    return this.items.flatMap((o, i) => (o.state === 'failed' && o.error?.reason !== 'invalid-input' ? [i] : []));
+  }
+
+  private scheduleRetry(): void {
+    this.cancelRetry();
+    if (this.disposed || this.tunnel.status.state !== 'running' || this.retryable().length === 0) return;
+    const delay = this.retryDelayMs;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.retryDelayMs = Math.min(this.retry.maxMs, this.retryDelayMs * 2);
+      this.serialize(async () => {
+        const again = this.retryable();
+        if (this.disposed || this.tunnel.status.state !== 'running' || again.length === 0) return;
+        this.deps.log.info(`devlane.yaml tunnel ${this.declared.name}: trying ${again.length} failed item(s) again`);
+        await this.setUpAll(again);
+      });
+    }, delay);
+    // A pending try must not keep a process (tests, the data plane's host) alive on its own.
+    this.retryTimer.unref?.();
+  }
+
+  private cancelRetry(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private async setUpAll(indexes: readonly number[]): Promise<void> {
@@ -180,8 +235,10 @@ export class DeclaredSetup implements Disposable {
       const o = this.items[i]!;
       try {
         const made = await this.setUp(o.item, o.forward);
-        this.items[i] = { item: o.item, label: o.label, state: 'ok', ...made };
+        const ok: ItemOutcome = { item: o.item, label: o.label, state: 'ok', ...made };
+        this.items[i] = ok;
         this.deps.log.info(`devlane.yaml tunnel ${this.declared.name}: ${o.label} set up`);
+        if (o.state === 'failed' && !this.disposed) this.recovered.fire(ok);
       } catch (e) {
         const error = toDevlaneError(e, 'tunnel-down');
         this.items[i] = { item: o.item, label: o.label, state: 'failed', error };

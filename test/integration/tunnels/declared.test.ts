@@ -6,6 +6,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { network } from '../../../cluster/paths';
 import type { DevlaneError } from '../../../extension/core/errors';
 import { consoleLogger, silentLogger } from '../../../extension/core/log';
@@ -70,6 +71,12 @@ after(async () => {
   if (runtimeDir) fs.rmSync(runtimeDir, { recursive: true, force: true });
 });
 
+/**
+ * The tests below count forwards and registrations at moments of their choosing; a periodic try of
+ * a failed item in between would add (and remove) one. Those are tested on their own.
+ */
+const NO_RETRY_HERE = { initialMs: 60 * 60_000, maxMs: 60 * 60_000 };
+
 const consulUrl = () => `http://consul.${ns!.name}.svc.cluster.local:8500`;
 const curl = (url: string) => curlFromPod(cluster.kc, ns!.name, clientPod, [url]);
 const byKind = (setup: DeclaredSetup, kind: string) => setup.outcomes.filter((o) => o.item.kind === kind);
@@ -109,7 +116,7 @@ test('connecting a declared tunnel sets up its forward and registration; the ite
   tunnel = await controller.connect({ ...spec, sshConfigFile: path.join(b!.dir, 'no-ssh-config'), knownHostsFiles: [kh], socksCredentials: credentials });
   assert.equal(tunnel.target, `root@${b!.bastionIp}:22`);
 
-  first = controller.own(await DeclaredSetup.apply(tunnel, declared, { sessions, log, owner: 'declared-test' }));
+  first = controller.own(await DeclaredSetup.apply(tunnel, declared, { sessions, log, owner: 'declared-test', retry: NO_RETRY_HERE }));
   const [reverse] = byKind(first, 'reverse');
   const [expose] = byKind(first, 'expose');
   const [registration, nowhere] = byKind(first, 'registration');
@@ -145,6 +152,48 @@ test('connecting a declared tunnel sets up its forward and registration; the ite
 
   // Expose on the SSH tunnel itself refuses before anything reaches the data plane.
   await assert.rejects(tunnel.exposeService(localPort, { name: 'laptop', port: 80 }), (e: DevlaneError) => e.reason === 'invalid-input' && e.actions.some((a) => a.command === 'devlane.tunnel.connectAgent'));
+});
+
+test('an item that failed at connect is set up by a later try once what it needs is there, without a reconnect', async () => {
+  const parsed = declaredTunnels(`version: 1
+tunnels:
+  - name: late
+    transport: ssh
+    ssh: {host: ${b!.bastionIp}, clusterAddress: ${b!.clusterIp}}
+    registrations:
+      - {kind: consul, url: "http://late-consul.${ns!.name}.svc.cluster.local:8500", service: laptop-late, localPort: ${localPort}}
+`);
+  assert.ok(parsed.ok);
+  const late = await DeclaredSetup.apply(tunnel, parsed.tunnels[0]!, { sessions, log, owner: 'declared-test', retry: { initialMs: 250, maxMs: 1_000 } });
+  const recovered: ItemOutcome[] = [];
+  late.onDidRecover((o) => recovered.push(o));
+  try {
+    const [item] = late.outcomes;
+    assert.equal(item?.state, 'failed', describeOutcomes(late.outcomes));
+    assert.equal(item?.error?.reason, 'cluster-unreachable', item?.error?.message);
+    assert.equal(sessions.list('registration').length, 1, 'only the first set-up\'s registration');
+
+    // The registry's name comes into being: a Service in front of the Consul that is already running.
+    await cluster.kc.makeApiClient(CoreV1Api).createNamespacedService({
+      namespace: ns!.name,
+      body: { metadata: { name: 'late-consul' }, spec: { selector: { app: 'consul' }, ports: [{ port: 8500, targetPort: 8500 }] } },
+    });
+    await waitFor('the failed registration to be set up by a later try', () => late.outcomes[0]?.state === 'ok' || undefined, { timeoutMs: 90_000, intervalMs: 100 });
+    assert.equal(controller!.state, 'on', 'no reconnect was needed');
+    assert.deepEqual(recovered.map((o) => o.label), [late.outcomes[0]!.label], 'the recovery is announced once');
+    const [found] = await waitFor('laptop-late in consul', async () => {
+      const l = await consulLookup(cluster.kc, ns!.name, clientPod, 'laptop-late');
+      return l.length ? l : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    assert.equal(found!.address, b!.clusterIp);
+    assert.equal(await curl(`http://${found!.address}:${found!.port}/late`), 'hello from the laptop /late');
+  } finally {
+    late.dispose();
+    const reg = late.outcomes[0]?.registration;
+    if (reg) await sessions.end(reg.id);
+  }
+  assert.deepEqual(await consulLookup(cluster.kc, ns!.name, clientPod, 'laptop-late'), []);
+  assert.equal(sessions.list('registration').length, 1);
 });
 
 test('after an sshd restart the declared forward and registration work again', async () => {
@@ -191,7 +240,7 @@ tunnels:
 `);
   assert.ok(parsed.ok);
   const forwardsBefore = tunnel.forwards.length;
-  const second = controller!.own(await DeclaredSetup.apply(tunnel, parsed.tunnels[0]!, { sessions, log, owner: 'declared-test' }));
+  const second = controller!.own(await DeclaredSetup.apply(tunnel, parsed.tunnels[0]!, { sessions, log, owner: 'declared-test', retry: NO_RETRY_HERE }));
   const [loopback, wide] = byKind(second, 'reverse');
   const [registration] = byKind(second, 'registration');
   // A loopback forward is what sshd allows; a forward meant for pods is not.
@@ -269,7 +318,7 @@ test('re-attached after an extension-host restart, the set-up takes over the for
     assert.ok(session, 're-attached to the running tunnel');
     assert.equal(newHost.processId, pid);
     assert.equal(session.forwards.length, 2);
-    const setup = newHost.own(await DeclaredSetup.apply(session, declared, { sessions, log, owner: 'declared-test', adoptExisting: true }));
+    const setup = newHost.own(await DeclaredSetup.apply(session, declared, { sessions, log, owner: 'declared-test', adoptExisting: true, retry: NO_RETRY_HERE }));
     assert.deepEqual(setup.outcomes.map((o) => o.state), ['ok', 'ok'], describeOutcomes(setup.outcomes));
     assert.equal(session.forwards.length, 2, 'nothing was made twice');
     const registration = byKind(setup, 'registration')[0]!;
