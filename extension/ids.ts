@@ -87,6 +87,7 @@ export interface Settings {
   'devlane.tunnel.keepaliveIntervalSeconds': number;
   'devlane.tunnel.keepaliveCountMax': number;
   'devlane.tunnel.proxyAuth': boolean;
+  'devlane.tunnel.alertAfterSeconds': number;
 }
 export type SettingId = keyof Settings;
 

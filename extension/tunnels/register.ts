@@ -16,6 +16,7 @@ import { checkBastionForward, explainBastionRefusal, isLoopback, targetHost } fr
 import { TunnelController } from '../core/tunnels/tunnelController';
 import { serviceNeedsAgent, type TunnelSpec } from '../core/tunnels/tunnelSession';
 import { endRegistrations, registerServiceRegistrations } from './registrations';
+import { watchTunnelOutages } from './outageAlerts';
 import { TunnelStatusItem } from './statusItem';
 import { TunnelsView } from './tunnelsView';
 
@@ -44,6 +45,7 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
   );
   ctx.own({ dispose: () => void controller.shutdown().finally(() => controller.dispose()) });
   ctx.own(new TunnelStatusItem(ctx, controller));
+  ctx.own(watchTunnelOutages(ctx, controller));
   // The set-up of the devlane.yaml tunnel that is on, shown in the Tunnels view.
   const declaredChanged = ctx.own(new Emitter<void>());
   let declaredSetup: DeclaredSetup | undefined;

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { consoleLogger, silentLogger } from '../../../extension/core/log';
 import { SessionRegistry } from '../../../extension/core/sessions/registry';
+import { OutageWatch, tunnelSnapshot, type TunnelAlert } from '../../../extension/core/tunnels/outageWatch';
 import { TunnelController } from '../../../extension/core/tunnels/tunnelController';
 import { waitFor } from '../../support/wait';
 import { alive, createBastion, type Bastion } from './support/bastion';
@@ -113,6 +114,52 @@ test('a refused login leaves no data-plane process running', async () => {
   } finally {
     await controller.shutdown();
     controller.dispose();
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
+  }
+});
+
+test('a tunnel that was on: down past the alert delay and back when sshd returns are said once each; the tunnel service dying is a failure', async () => {
+  const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-ctl-'));
+  const kh = path.join(b.dir, 'known_hosts_outage');
+  fs.writeFileSync(kh, `${b.knownHostsLine}\n`);
+  const registry = new SessionRegistry(silentLogger);
+  const controller = new TunnelController(
+    { command: dataPlaneFromSource(), runtimeDir, instance: 'controller-outage', graceMs: 5_000, startTimeoutMs: 60_000, log: consoleLogger('warn', 'controller-test'), answers: { hostKey: async () => false, secret: async () => undefined } },
+    registry,
+    silentLogger,
+  );
+  const alerts: TunnelAlert[] = [];
+  const watch = new OutageWatch(() => 300, (a) => alerts.push(a));
+  const sub = controller.onDidChange(() => watch.update(tunnelSnapshot(controller)));
+  let pid: number | undefined;
+  try {
+    const sshConfig = path.join(b.dir, 'ssh_config_outage');
+    fs.writeFileSync(sshConfig, `Host bastion\n  HostName ${b.bastionIp}\n  User root\n  IdentityFile ${b.userKey}\n`);
+    await controller.connect({ destination: 'bastion', sshConfigFile: sshConfig, knownHostsFiles: [kh], socksPort: 0 });
+    pid = controller.processId;
+    assert.equal(controller.state, 'on');
+    await b.stopSshd();
+    const down = await waitFor('the outage alert', () => alerts.find((a) => a.kind === 'down'), { timeoutMs: 30_000, intervalMs: 50 });
+    assert.ok(down.kind === 'down' && down.forMs >= 300, JSON.stringify(down));
+    assert.ok(down.detail, 'says what the reconnect meets');
+    await b.startSshd();
+    const back = await waitFor('the back alert', () => alerts.find((a) => a.kind === 'back'), { timeoutMs: 30_000, intervalMs: 50 });
+    assert.ok(back.kind === 'back' && back.afterMs >= down.forMs);
+    assert.deepEqual(alerts.map((a) => a.kind), ['down', 'back']);
+    assert.match(await socksGet(controller.endpoints!.socksPort, b.cloudName, b.cloudPort), /inventory says hello/);
+
+    // The tunnel service is killed: the tunnel cannot come back by itself.
+    process.kill(pid!, 'SIGKILL');
+    const failed = await waitFor('the failure alert', () => alerts.find((a) => a.kind === 'failed'), { timeoutMs: 30_000, intervalMs: 50 });
+    assert.ok(failed.kind === 'failed' && failed.reason === 'tunnel-down', JSON.stringify(failed));
+    assert.match(failed.message, /stopped unexpectedly/);
+    assert.equal(alerts.length, 3);
+  } finally {
+    sub.dispose();
+    watch.dispose();
+    await controller.shutdown();
+    controller.dispose();
+    if (pid !== undefined) await waitFor('the data plane to exit', () => !alive(pid!) || undefined, { timeoutMs: 15_000 });
     fs.rmSync(runtimeDir, { recursive: true, force: true });
   }
 });

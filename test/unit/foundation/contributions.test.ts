@@ -46,6 +46,7 @@ test('settings in package.json are exactly the typed settings', () => {
     'devlane.tunnel.keepaliveIntervalSeconds': true,
     'devlane.tunnel.keepaliveCountMax': true,
     'devlane.tunnel.proxyAuth': true,
+    'devlane.tunnel.alertAfterSeconds': true,
   };
   assert.deepEqual(Object.keys(c.configuration.properties).sort(), Object.keys(typed).sort());
 });
