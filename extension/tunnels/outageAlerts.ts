@@ -32,8 +32,8 @@ async function show(ctx: DevlaneContext, a: TunnelAlert, target: string): Promis
       );
       return;
     case 'down': {
-      const why = a.detail ? ` (${a.detail})` : '';
-      const picked = await vscode.window.showWarningMessage(`Devlane: the tunnel to ${target} has been down for ${seconds(a.forMs)}${why}. Devlane keeps reconnecting; calls into the cluster fail until it is back.`, 'Show Tunnel Log', 'Disconnect');
+      const latest = a.detail ? ` Latest: ${a.detail}` : '';
+      const picked = await vscode.window.showWarningMessage(`Devlane: the tunnel to ${target} has been down for ${seconds(a.forMs)}. Devlane keeps reconnecting; calls into the cluster fail until it is back.${latest}`, 'Show Tunnel Log', 'Disconnect');
       if (picked === 'Show Tunnel Log') await vscode.commands.executeCommand('devlane.tunnel.showLog');
       else if (picked === 'Disconnect') await vscode.commands.executeCommand('devlane.tunnel.disconnect');
       return;

@@ -103,7 +103,8 @@ describe('VS Code: tunnel through an SSH bastion', () => {
   let env: BastionVsCode | undefined;
 
   before(async () => {
-    env = await startBastionVsCode('tunnels', { knownHost: false });
+    // Outages are notified after 2 s here (60 s by default), so the outage test need not wait a minute.
+    env = await startBastionVsCode('tunnels', { knownHost: false, settings: { 'devlane.tunnel.alertAfterSeconds': 2 } });
     ({ b, vs, home, runtimeDir, socksPort } = env);
     expectedFingerprint = `SHA256:${createHash('sha256').update(b.hostKeyBlob).digest('base64').replace(/=+$/, '')}`;
   });
@@ -214,6 +215,31 @@ describe('VS Code: tunnel through an SSH bastion', () => {
     assert.ok(text.includes('no-proxy is [localhost,127.0.0.1,::1,.localhost]'), `NO_PROXY keeps loopback local: ${text}`);
     await vs!.screenshot('tunnels-6-terminal');
 
+    await statusItem().click();
+    await waitForItem('Devlane: tunnel off');
+    await noDataPlaneLeft();
+  });
+
+  test('an outage longer than devlane.tunnel.alertAfterSeconds is notified with what to do, and so is the tunnel coming back', async () => {
+    const page = vs!.page;
+    const bastion = b!;
+    await statusItem().click();
+    await waitForItem('Devlane: tunnel on');
+    await bastion.stopSshd();
+    await waitForItem('Devlane: tunnel degraded', 60_000);
+    const down = page.locator('.notification-toast', { hasText: 'has been down for' }).first();
+    await down.waitFor({ timeout: 30_000 });
+    assert.match(await down.innerText(), new RegExp(`tunnel to root@${bastion.bastionIp.replace(/\./g, '\\.')}:22 has been down for \\d+ s`));
+    await down.getByRole('button', { name: 'Show Tunnel Log' }).waitFor();
+    await down.getByRole('button', { name: 'Disconnect' }).waitFor();
+    await page.mouse.move(700, 300);
+    await vs!.screenshot('tunnels-6b-outage-notified');
+
+    await bastion.startSshd();
+    await waitForItem('Devlane: tunnel on', 60_000);
+    await page.locator('.notification-toast', { hasText: `tunnel to root@${bastion.bastionIp}:22 is back after` }).first().waitFor({ timeout: 30_000 });
+    assert.deepEqual(await vs!.errorNotifications(), [], 'an outage that ends is not an error');
+    await vs!.runCommand('Notifications: Clear All Notifications');
     await statusItem().click();
     await waitForItem('Devlane: tunnel off');
     await noDataPlaneLeft();
