@@ -177,11 +177,11 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
       resolveDebugConfiguration(_folder, config) {
         const ep = controller.endpoints;
         if (!ep || (config as { devlaneTunnel?: boolean }).devlaneTunnel === false || !runsProgram(config as DebugConfig)) return config;
-        // With authentication on, a JVM answers the SOCKS proxy through Devlane's Java agent: without
-        // the jar (a damaged installation) -javaagent would stop the JVM, so the session starts
-        // without the tunnel and says why.
-        if (ep.credentials && config.type === 'java' && !fs.existsSync(javaAgentJar)) {
-          void ctx.showError(new DevlaneError('internal', `The tunnel was not added to the Java session "${config.name ?? ''}": Devlane's Java agent (${javaAgentJar}), which gives the JVM the tunnel's credentials, is missing. Reinstall the Devlane extension.`));
+        // A JVM gets Devlane's Java agent (cluster names, NIO, the proxy's credentials): without the
+        // jar (a damaged installation) -javaagent would stop the JVM, so the session starts without
+        // the tunnel and says why.
+        if (config.type === 'java' && !fs.existsSync(javaAgentJar)) {
+          void ctx.showError(new DevlaneError('internal', `The tunnel was not added to the Java session "${config.name ?? ''}": Devlane's Java agent (${javaAgentJar}), which routes cluster names and NIO through the tunnel and answers its authentication, is missing. Reinstall the Devlane extension.`));
           return config;
         }
         // The line says where and whether authentication is on; the injected values are never logged.

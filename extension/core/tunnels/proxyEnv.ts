@@ -89,6 +89,21 @@ export function javaAgentEnvValue(p: ProxyEndpoints & { credentials: SocksCreden
   return new URLSearchParams({ host: p.host ?? '127.0.0.1', port: String(p.socksPort), username: p.credentials.username, password: p.credentials.password }).toString();
 }
 
+/**
+ * The variable that turns on the agent's cluster names and NIO routing (not secret): the tunnel's
+ * SOCKS endpoint and the cluster's DNS domains. Names under these domains get stand-in addresses in
+ * the JVM, and SocketChannels to them (java.net.http.HttpClient, Netty, Kafka, gRPC) go through the
+ * tunnel, which the SOCKS properties alone do not do.
+ */
+export const JAVA_TUNNEL_ENV = 'DEVLANE_TUNNEL';
+
+/** Kubernetes' default: `svc.cluster.local` names and their `<service>.<namespace>.svc` short forms. */
+export const CLUSTER_DOMAINS: readonly string[] = ['cluster.local', 'svc'];
+
+export function javaTunnelEnvValue(p: ProxyEndpoints, domains: readonly string[] = CLUSTER_DOMAINS): string {
+  return new URLSearchParams({ host: p.host ?? '127.0.0.1', port: String(p.socksPort), domains: domains.join(',') }).toString();
+}
+
 /** `-javaagent:` for vmArgs given as one string, quoted when the extension's folder has a space (the Java extension splits the string like a shell). */
 function javaAgentArg(jar: string, inString: boolean): string {
   const arg = `-javaagent:${jar}`;
@@ -109,9 +124,9 @@ export type DebugConfig = { type: string; request?: string; name?: string; env?:
 
 /**
  * The debug/run configuration with the proxy added, for every type but Devlane's own attach:
- * - Java: the SOCKS system properties in vmArgs (unless the user set their own socksProxyHost);
- *   with authentication on, also `-javaagent:<javaAgentJar>` and the credentials for it in `env`
- *   (merged with the user's env), never on the command line.
+ * - Java: `-javaagent:<javaAgentJar>` and the SOCKS system properties in vmArgs (unless the user
+ *   set their own socksProxyHost), the agent's tunnel endpoint in `env` (merged with the user's
+ *   env); with authentication on, also the credentials for the agent in `env`, never on the command line.
  * - everything else: the proxy variables in `env`.
  * Does not modify its input.
  */
@@ -123,10 +138,12 @@ export function injectProxy(config: DebugConfig, p: ProxyEndpoints, javaAgentJar
     const text = Array.isArray(current) ? current.join(' ') : current ?? '';
     if (text.includes('-DsocksProxyHost')) return config;
     const credentials = p.credentials;
-    const add = [...(credentials ? [javaAgentArg(javaAgentJar, !Array.isArray(current))] : []), ...javaProxyArgs(p)];
+    const add = [javaAgentArg(javaAgentJar, !Array.isArray(current)), ...javaProxyArgs(p)];
     const vmArgs = Array.isArray(current) ? [...current, ...add] : [text, ...add].filter(Boolean).join(' ');
-    if (!credentials) return { ...config, [key]: vmArgs };
-    return { ...config, [key]: vmArgs, env: { ...(config.env ?? {}), [JAVA_AGENT_ENV]: javaAgentEnvValue({ ...p, credentials }) } };
+    const env: Record<string, string | null | undefined> = { ...(config.env ?? {}), [JAVA_TUNNEL_ENV]: javaTunnelEnvValue(p) };
+    if (credentials) env[JAVA_AGENT_ENV] = javaAgentEnvValue({ ...p, credentials });
+    else delete env[JAVA_AGENT_ENV];
+    return { ...config, [key]: vmArgs, env };
   }
   const env = { ...(config.env ?? {}) };
   const known: Record<string, string | undefined> = {};
@@ -138,6 +155,6 @@ export function injectProxy(config: DebugConfig, p: ProxyEndpoints, javaAgentJar
 export function describeInjection(config: DebugConfig, p: ProxyEndpoints): string {
   const host = p.host ?? '127.0.0.1';
   const where = `SOCKS ${host}:${p.socksPort}${p.httpPort !== undefined ? `, HTTP ${host}:${p.httpPort}` : ''}`;
-  const agent = p.credentials && JAVA_TYPES.has(config.type) ? ', answered by the Devlane Java agent' : '';
+  const agent = JAVA_TYPES.has(config.type) ? `, with the Devlane Java agent for cluster names and NIO${p.credentials ? ' and the credentials' : ''}` : '';
   return `adding the tunnel proxy (${where}; authentication ${p.credentials ? 'on' : 'off'}${agent}) to the ${config.type} session "${config.name ?? ''}"`;
 }

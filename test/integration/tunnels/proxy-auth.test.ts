@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Logger } from '../../../extension/core/log';
 import { SessionRegistry } from '../../../extension/core/sessions/registry';
 import type { DataPlaneOptions } from '../../../extension/core/tunnels/dataPlane';
-import { injectProxy, JAVA_AGENT_ENV, proxyEnvironment, type ProxyEndpoints } from '../../../extension/core/tunnels/proxyEnv';
+import { injectProxy, JAVA_AGENT_ENV, JAVA_TUNNEL_ENV, proxyEnvironment, type ProxyEndpoints } from '../../../extension/core/tunnels/proxyEnv';
 import { TunnelController } from '../../../extension/core/tunnels/tunnelController';
 import type { TunnelSpec } from '../../../extension/core/tunnels/tunnelSession';
 import { waitFor } from '../../support/wait';
@@ -108,6 +108,10 @@ before(async () => {
   //   socket HOST PORT          java.net.Socket to an unresolved address, an HTTP/1.0 request by hand
   //   own URL APPURL            installs its own Authenticator (as programs do in main, after the
   //                             agent ran), then both the tunnel URL and its own Basic-auth server
+  //   dns HOST                  InetAddress.getByName, as Kafka, gRPC and JDBC failover lists do
+  //   resolved HOST PORT        new Socket(host, port): the name looked up first, then connected
+  //   httpclient URL            java.net.http.HttpClient (NIO channels, which ignore SOCKS settings)
+  //   nio HOST PORT             a non-blocking SocketChannel with a Selector, as Netty does
   // Each prints one line; "default=" names the Authenticator the JVM ends up with.
   agentProbe = path.join(agentDir, 'AgentProbe.java');
   fs.writeFileSync(
@@ -136,6 +140,54 @@ before(async () => {
             String r = new String(s.getInputStream().readAllBytes());
             out = "ok " + r.substring(0, r.indexOf("\\r\\n")) + " " + r.substring(r.indexOf("\\r\\n\\r\\n") + 4).trim();
           } catch (java.io.IOException e) {
+            out = "failed " + e.getClass().getName();
+          }
+        } else if (a[0].equals("dns")) {
+          try {
+            out = InetAddress.getByName(a[1]).getHostAddress();
+          } catch (java.io.IOException e) {
+            out = "failed " + e.getClass().getName();
+          }
+        } else if (a[0].equals("resolved")) {
+          try (Socket s = new Socket(a[1], Integer.parseInt(a[2]))) {
+            s.setSoTimeout(20000);
+            s.getOutputStream().write(("GET / HTTP/1.0\\r\\nHost: " + a[1] + "\\r\\n\\r\\n").getBytes());
+            String r = new String(s.getInputStream().readAllBytes());
+            out = "ok " + r.substring(0, r.indexOf("\\r\\n")) + " " + r.substring(r.indexOf("\\r\\n\\r\\n") + 4).trim();
+          } catch (java.io.IOException e) {
+            out = "failed " + e.getClass().getName();
+          }
+        } else if (a[0].equals("httpclient")) {
+          try {
+            var client = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(20)).build();
+            var r = client.send(java.net.http.HttpRequest.newBuilder(URI.create(a[1])).timeout(java.time.Duration.ofSeconds(20)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            out = "ok " + r.statusCode() + " " + r.body().trim();
+          } catch (java.io.IOException e) {
+            out = "failed " + e.getClass().getName();
+          }
+        } else if (a[0].equals("nio")) {
+          try (var ch = java.nio.channels.SocketChannel.open(); var sel = java.nio.channels.Selector.open()) {
+            ch.configureBlocking(false);
+            ch.connect(new InetSocketAddress(a[1], Integer.parseInt(a[2])));
+            ch.register(sel, java.nio.channels.SelectionKey.OP_CONNECT);
+            if (sel.select(20000) == 0) throw new java.net.SocketTimeoutException("connect");
+            ch.finishConnect();
+            ch.write(java.nio.ByteBuffer.wrap(("GET / HTTP/1.0\\r\\nHost: " + a[1] + "\\r\\n\\r\\n").getBytes()));
+            var got = new java.io.ByteArrayOutputStream();
+            var buf = java.nio.ByteBuffer.allocate(8192);
+            sel.selectedKeys().clear();
+            ch.register(sel, java.nio.channels.SelectionKey.OP_READ);
+            for (;;) {
+              if (sel.select(20000) == 0) throw new java.net.SocketTimeoutException("read");
+              sel.selectedKeys().clear();
+              buf.clear();
+              int n = ch.read(buf);
+              if (n < 0) break;
+              got.write(buf.array(), 0, n);
+            }
+            String r = got.toString();
+            out = "ok " + r.substring(0, r.indexOf("\\r\\n")) + " " + r.substring(r.indexOf("\\r\\n\\r\\n") + 4).trim();
+          } catch (java.io.IOException | RuntimeException e) {
             out = "failed " + e.getClass().getName();
           }
         } else if (a[0].equals("own")) {
@@ -308,7 +360,33 @@ for (const jdk of JDKS) {
     assert.match(r.stdout, /^ok 200 inventory says hello to .* \| ok 200 app says hello \| asked \[http:basic\] \| default=dev\.devlane\.agent\.SocksAuthenticator$/);
   });
 
-  test(`${jdk.name}: without ${JAVA_AGENT_ENV} the agent is inert and the tunnel refuses the JVM; a malformed value is refused without being printed`, async () => {
+  test(`${jdk.name}: with the injected agent, cluster names get stand-in addresses and NIO reaches them through the authenticating tunnel (HttpClient, a Selector), a looked-up name works with a Socket too; other names are left alone`, async () => {
+    const ep = controller!.endpoints!;
+    const host = b!.cloudName;
+    const port = String(b!.cloudPort);
+    const dns = await javaAsInjected(jdk.java, ep, ['dns', host]);
+    assert.match(dns.stdout, /^198\.(18|19)\.\d+\.\d+ \| /, dns.stderr);
+    const local = await javaAsInjected(jdk.java, ep, ['dns', 'localhost']);
+    assert.match(local.stdout, /^127\.0\.0\.1 \| /);
+    const elsewhere = await javaAsInjected(jdk.java, ep, ['dns', 'no-such-host.invalid']);
+    assert.match(elsewhere.stdout, /^failed java\.net\.UnknownHostException/, 'a name outside the cluster domains is looked up as before');
+    const resolved = await javaAsInjected(jdk.java, ep, ['resolved', host, port]);
+    assert.match(resolved.stdout, /^ok HTTP\/1\.[01] 200 [A-Za-z ]*inventory says hello to /, resolved.stderr);
+    const viaHttpClient = await javaAsInjected(jdk.java, ep, ['httpclient', url]);
+    assert.match(viaHttpClient.stdout, /^ok 200 inventory says hello to /, viaHttpClient.stderr);
+    const viaSelector = await javaAsInjected(jdk.java, ep, ['nio', host, port]);
+    assert.match(viaSelector.stdout, /^ok HTTP\/1\.[01] 200 [A-Za-z ]*inventory says hello to /, viaSelector.stderr);
+    for (const r of [dns, local, elsewhere, resolved, viaHttpClient, viaSelector]) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '', 'the agent patched the JDK without a complaint');
+    }
+    // Without the agent's tunnel variable none of this works: the name is unknown and NIO goes nowhere.
+    const without = (args: string[]) => javaAsInjected(jdk.java, ep, args, (env) => delete env[JAVA_TUNNEL_ENV]);
+    assert.match((await without(['dns', host])).stdout, /^failed java\.net\.UnknownHostException/);
+    assert.match((await without(['httpclient', url])).stdout, /^failed java\.net\.ConnectException/);
+  });
+
+  test(`${jdk.name}: without ${JAVA_AGENT_ENV} the agent installs no credentials and the tunnel refuses the JVM; a malformed value is refused without being printed`, async () => {
     const ep = controller!.endpoints!;
     const inert = await javaAsInjected(jdk.java, ep, ['http', url], (env) => delete env[JAVA_AGENT_ENV]);
     assert.equal(inert.code, 0, inert.stderr);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { describeInjection, injectProxy, JAVA_AGENT_ENV, javaAgentEnvValue, javaProxyArgs, newProxyCredentials, proxyEnvironment, runsProgram } from '../../../extension/core/tunnels/proxyEnv';
+import { describeInjection, injectProxy, JAVA_AGENT_ENV, JAVA_TUNNEL_ENV, javaAgentEnvValue, javaProxyArgs, javaTunnelEnvValue, newProxyCredentials, proxyEnvironment, runsProgram } from '../../../extension/core/tunnels/proxyEnv';
 
 const JAR = '/ext/dist/devlane-agent.jar';
 
@@ -14,11 +14,13 @@ test('proxy environment in both cases, keeping the user\'s own values and loopba
   assert.equal(proxyEnvironment({ socksPort: 1080 }).HTTP_PROXY, 'socks5h://127.0.0.1:1080');
 });
 
-test('Java gets SOCKS system properties appended to vmArgs (string or array), once', () => {
-  const s = injectProxy({ type: 'java', name: 'App', vmArgs: '-Xmx512m' }, { socksPort: 1080 }, JAR);
-  assert.equal(s.vmArgs, `-Xmx512m ${javaProxyArgs({ socksPort: 1080 }).join(' ')}`);
+test('Java gets the agent and the SOCKS system properties appended to vmArgs (string or array), once, and the agent\'s tunnel endpoint in env', () => {
+  const s = injectProxy({ type: 'java', name: 'App', vmArgs: '-Xmx512m', env: { FOO: '1' } }, { socksPort: 1080 }, JAR);
+  assert.equal(s.vmArgs, `-Xmx512m -javaagent:${JAR} ${javaProxyArgs({ socksPort: 1080 }).join(' ')}`);
+  assert.deepEqual(s.env, { FOO: '1', [JAVA_TUNNEL_ENV]: 'host=127.0.0.1&port=1080&domains=cluster.local%2Csvc' });
+  assert.deepEqual(Object.fromEntries(new URLSearchParams(javaTunnelEnvValue({ socksPort: 1080 }, ['corp.internal']))), { host: '127.0.0.1', port: '1080', domains: 'corp.internal' });
   const a = injectProxy({ type: 'java', vmArgs: ['-ea'] }, { socksPort: 1080 }, JAR);
-  assert.deepEqual(a.vmArgs, ['-ea', '-DsocksProxyHost=127.0.0.1', '-DsocksProxyPort=1080', '-DsocksNonProxyHosts=localhost|127.*|[::1]']);
+  assert.deepEqual(a.vmArgs, ['-ea', `-javaagent:${JAR}`, '-DsocksProxyHost=127.0.0.1', '-DsocksProxyPort=1080', '-DsocksNonProxyHosts=localhost|127.*|[::1]']);
   const mine = { type: 'java', vmArgs: '-DsocksProxyHost=other' };
   assert.equal(injectProxy(mine, { socksPort: 1080 }, JAR), mine);
 });
@@ -76,7 +78,7 @@ test('with authentication on, a Java session gets the agent and the SOCKS proper
   const out = injectProxy(cfg, ep, JAR);
   assert.equal(out.vmArgs, `-Xmx1g -javaagent:${JAR} ${javaProxyArgs(ep).join(' ')}`);
   // The user's env is kept; the agent's variable is the tunnel's.
-  assert.deepEqual(out.env, { FOO: '1', [JAVA_AGENT_ENV]: javaAgentEnvValue(ep) });
+  assert.deepEqual(out.env, { FOO: '1', [JAVA_AGENT_ENV]: javaAgentEnvValue(ep), [JAVA_TUNNEL_ENV]: javaTunnelEnvValue(ep) });
   assert.ok(!String(out.vmArgs).includes(credentials.password) && !String(out.vmArgs).includes(credentials.username), 'nothing secret on the command line');
   assert.deepEqual(cfg, { type: 'java', name: 'Orders', vmArgs: '-Xmx1g', env: { FOO: '1', [JAVA_AGENT_ENV]: 'stale' } }, 'the input is not modified');
   // The value the agent decodes (with java.net.URLDecoder, which reads URLSearchParams' form encoding).
@@ -85,10 +87,10 @@ test('with authentication on, a Java session gets the agent and the SOCKS proper
   const spaced = '/home/a b/dist/devlane-agent.jar';
   assert.deepEqual(injectProxy({ type: 'java', vmArgs: ['-ea'] }, ep, spaced).vmArgs, ['-ea', `-javaagent:${spaced}`, ...javaProxyArgs(ep)]);
   assert.equal(injectProxy({ type: 'java' }, ep, spaced).vmArgs, `"-javaagent:${spaced}" ${javaProxyArgs(ep).join(' ')}`);
-  assert.deepEqual(injectProxy({ type: 'java' }, ep, JAR).env, { [JAVA_AGENT_ENV]: javaAgentEnvValue(ep) });
-  // Without authentication nothing changes: no agent, no env.
-  const plain = injectProxy({ type: 'java', vmArgs: '-Xmx1g', env: { FOO: '1' } }, { socksPort: 1080 }, JAR);
-  assert.deepEqual(plain, { type: 'java', vmArgs: `-Xmx1g ${javaProxyArgs({ socksPort: 1080 }).join(' ')}`, env: { FOO: '1' } });
+  assert.deepEqual(injectProxy({ type: 'java' }, ep, JAR).env, { [JAVA_AGENT_ENV]: javaAgentEnvValue(ep), [JAVA_TUNNEL_ENV]: javaTunnelEnvValue(ep) });
+  // Without authentication: the agent, but no credentials (a stale value is dropped).
+  const plain = injectProxy({ type: 'java', vmArgs: '-Xmx1g', env: { FOO: '1', [JAVA_AGENT_ENV]: 'stale' } }, { socksPort: 1080 }, JAR);
+  assert.deepEqual(plain, { type: 'java', vmArgs: `-Xmx1g -javaagent:${JAR} ${javaProxyArgs({ socksPort: 1080 }).join(' ')}`, env: { FOO: '1', [JAVA_TUNNEL_ENV]: javaTunnelEnvValue({ socksPort: 1080 }) } });
   // A session with its own SOCKS proxy is left alone, credentials and all.
   const mine = { type: 'java', vmArgs: '-DsocksProxyHost=corp' };
   assert.equal(injectProxy(mine, ep, JAR), mine);
@@ -110,6 +112,6 @@ test('the injection\'s log line says authentication is on without the credential
   assert.ok(!line.includes(credentials.password) && !line.includes(credentials.username));
   assert.match(describeInjection({ type: 'go', name: 'x' }, { socksPort: 1 }), /authentication off/);
   const java = describeInjection({ type: 'java', name: 'orders' }, { socksPort: 1080, credentials });
-  assert.equal(java, 'adding the tunnel proxy (SOCKS 127.0.0.1:1080; authentication on, answered by the Devlane Java agent) to the java session "orders"');
+  assert.equal(java, 'adding the tunnel proxy (SOCKS 127.0.0.1:1080; authentication on, with the Devlane Java agent for cluster names and NIO and the credentials) to the java session "orders"');
   assert.ok(!java.includes(credentials.password) && !java.includes(credentials.username));
 });

@@ -45,7 +45,7 @@ final class AuthenticatorPatch implements ClassFileTransformer {
     if (!inst.isRetransformClassesSupported()) return false;
     AuthenticatorPatch patch = new AuthenticatorPatch();
     try {
-      Class<?> hook = defineHook(inst);
+      Class<?> hook = defineInJavaNet(inst, TEMPLATE, HOOK);
       hook.getField("adopter").set(null, adopter);
       // Left registered: if another agent retransforms Authenticator, the JVM replays the
       // transformers on the original bytes, and the patch must come back with it.
@@ -59,20 +59,23 @@ final class AuthenticatorPatch implements ClassFileTransformer {
     }
   }
 
-  /** java.net.DevlaneAdoptHook: AdoptHook's bytes renamed and defined in java.net, which the agent opens to itself for that. */
-  private static Class<?> defineHook(Instrumentation inst) throws Exception {
+  /**
+   * A hook class in java.net (there JDK code can call it: java.base reads no other module): the
+   * template's bytes renamed to {@code name} and defined in java.net, which the agent opens to itself for that.
+   */
+  static Class<?> defineInJavaNet(Instrumentation inst, String template, String name) throws Exception {
     Module javaBase = Authenticator.class.getModule();
     inst.redefineModule(javaBase, Set.of(), Map.of(), Map.of("java.net", Set.of(AuthenticatorPatch.class.getModule())), Set.of(), Map.of());
     try {
       // Attached a second time to the same JVM: the hook is already there.
-      return Class.forName(HOOK.replace('/', '.'), false, null);
+      return Class.forName(name.replace('/', '.'), false, null);
     } catch (ClassNotFoundException absent) {
-      byte[] template;
-      try (InputStream in = AuthenticatorPatch.class.getResourceAsStream("/" + TEMPLATE + ".class")) {
-        if (in == null) throw new IOException(TEMPLATE + ".class is not in the agent jar");
-        template = in.readAllBytes();
+      byte[] bytes;
+      try (InputStream in = AuthenticatorPatch.class.getResourceAsStream("/" + template + ".class")) {
+        if (in == null) throw new IOException(template + ".class is not in the agent jar");
+        bytes = in.readAllBytes();
       }
-      return MethodHandles.privateLookupIn(Authenticator.class, MethodHandles.lookup()).defineClass(rename(template, TEMPLATE, HOOK));
+      return MethodHandles.privateLookupIn(Authenticator.class, MethodHandles.lookup()).defineClass(rename(bytes, template, name));
     }
   }
 
@@ -88,7 +91,7 @@ final class AuthenticatorPatch implements ClassFileTransformer {
   }
 
   /** Where each constant starts (index 0 and the second slot of longs and doubles: -1); the buffer is left after the pool. Null for an unknown tag. */
-  private static int[] pool(ByteBuffer in) {
+  static int[] pool(ByteBuffer in) {
     if (in.getInt() != 0xCAFEBABE) return null;
     in.getShort(); // minor
     in.getShort(); // major
@@ -236,7 +239,7 @@ final class AuthenticatorPatch implements ClassFileTransformer {
     return buf.toByteArray();
   }
 
-  private static void skipMembers(ByteBuffer in) {
+  static void skipMembers(ByteBuffer in) {
     int members = in.getShort() & 0xFFFF;
     for (int m = 0; m < members; m++) {
       in.position(in.position() + 6);
@@ -250,7 +253,7 @@ final class AuthenticatorPatch implements ClassFileTransformer {
   }
 
   /** Names in these class files are ASCII, where modified UTF-8 and UTF-8 agree. */
-  private static String utf8(byte[] bytes, int[] at, int index) {
+  static String utf8(byte[] bytes, int[] at, int index) {
     if (index <= 0 || index >= at.length || at[index] < 0 || bytes[at[index]] != 1) return "";
     int length = ((bytes[at[index] + 1] & 0xFF) << 8) | (bytes[at[index] + 2] & 0xFF);
     return new String(bytes, at[index] + 3, length, StandardCharsets.UTF_8);

@@ -3,7 +3,9 @@ package dev.devlane.agent;
 import java.lang.instrument.Instrumentation;
 
 /**
- * Lets a JVM started by Devlane answer the tunnel's SOCKS5 username/password request.
+ * Lets a JVM started by Devlane reach the cluster through the tunnel: names under the cluster's
+ * domains and NIO channels (ClusterNames, from {@code DEVLANE_TUNNEL}), and the tunnel's SOCKS5
+ * username/password request when it has one.
  *
  * <p>The JDK's SOCKS client sends credentials only from the default {@link java.net.Authenticator}
  * (it ignores -Djava.net.socks.username/password and otherwise sends user.name with no password),
@@ -32,6 +34,14 @@ public final class DevlaneAgent {
   }
 
   private static void start(Instrumentation inst) {
+    String tunnel = System.getenv(ClusterNames.ENV);
+    if (tunnel != null && !tunnel.isEmpty()) {
+      try {
+        ClusterNames.install(inst, tunnel);
+      } catch (Throwable e) {
+        System.err.println("[devlane-agent] cluster names and NIO are not routed through the tunnel (" + e.getClass().getName() + ")");
+      }
+    }
     String value = System.getenv(ENV);
     if (value == null || value.isEmpty()) return;
     try {
