@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -9,6 +10,7 @@ import type { StartTunnelParams, TunnelStateEvent } from '../../../dataplane/ipc
 import { knownHostsLine } from '../../../dataplane/ssh/knownHosts';
 import type { SshHop } from '../../../dataplane/ssh/sshConfig';
 import { DevlaneError } from '../../../extension/core/errors';
+import { injectProxy } from '../../../extension/core/tunnels/proxyEnv';
 import { waitFor } from '../../support/wait';
 import { createBastion, type Bastion } from './support/bastion';
 import { connectProxyGet, socksConnect, socksGet } from './support/clients';
@@ -95,6 +97,63 @@ test('a Java client with -DsocksProxyHost reaches the far-side name', async () =
     const { execFileSync } = await import('node:child_process');
     const out = execFileSync('java', [`-DsocksProxyHost=127.0.0.1`, `-DsocksProxyPort=${info.socksPort}`, src, `http://${b.cloudName}:${b.cloudPort}/`], { encoding: 'utf8', timeout: 120_000 });
     assert.match(out, /inventory says hello/);
+  });
+});
+
+test('a JVM started as Devlane starts it (the agent, no proxy authentication): HttpClient and a SocketChannel reach the far-side name; the JVM\'s loopback forward turns away other processes', async () => {
+  const { buildAgentJar } = await import('../../../scripts/build.mjs');
+  const jar = path.join(b.dir, 'devlane-agent.jar');
+  assert.equal(buildAgentJar(jar), true);
+  await withDataPlane({}, async (dp) => {
+    const info = await dp.client.request('tunnel.start', params());
+    const src = path.join(b.dir, 'Nio.java');
+    fs.writeFileSync(
+      src,
+      `import java.net.*;
+      import java.nio.ByteBuffer;
+      import java.nio.channels.SocketChannel;
+      public class Nio { public static void main(String[] a) throws Exception {
+        var r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(URI.create(a[0])).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        System.out.println("httpclient " + r.statusCode() + " " + r.body().trim());
+        try (var ch = SocketChannel.open(new InetSocketAddress(a[1], Integer.parseInt(a[2])))) {
+          System.out.println("forward " + ((InetSocketAddress) ch.getRemoteAddress()).getPort());
+          System.out.flush();
+          new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine();
+          ch.write(ByteBuffer.wrap(("GET / HTTP/1.0\\r\\nHost: " + a[1] + "\\r\\n\\r\\n").getBytes()));
+          var got = new java.io.ByteArrayOutputStream();
+          var buf = ByteBuffer.allocate(8192);
+          for (int n; (n = ch.read(buf.clear())) >= 0; ) got.write(buf.array(), 0, n);
+          System.out.println("channel " + got.toString().split("\\r\\n")[0]);
+        }
+      } }`,
+    );
+    const cfg = injectProxy({ type: 'java', vmArgs: [] }, { socksPort: info.socksPort }, jar);
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
+    for (const [k, v] of Object.entries(cfg.env ?? {})) if (typeof v === 'string') env[k] = v;
+    const java = spawn('java', [...(cfg.vmArgs as string[]), src, `http://${b.cloudName}:${b.cloudPort}/`, b.cloudName, String(b.cloudPort)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    java.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    java.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => java.once('exit', resolve));
+    try {
+      const port = Number(await waitFor('the JVM to hold a channel', () => /forward (\d+)/.exec(stdout)?.[1], { timeoutMs: 60_000, intervalMs: 50 }));
+      assert.match(stdout, /^httpclient 200 inventory says hello to /);
+      // Another process on the machine connects to the same loopback port: closed at once, nothing relayed.
+      const foreign = net.connect(port, '127.0.0.1');
+      let relayed = 0;
+      foreign.on('data', (d: Buffer) => (relayed += d.length));
+      foreign.on('error', () => undefined);
+      foreign.on('connect', () => foreign.write('GET / HTTP/1.0\r\n\r\n'));
+      await new Promise<void>((resolve) => foreign.once('close', () => resolve()));
+      assert.equal(relayed, 0, 'the forward carried nothing for another process');
+      java.stdin.end('go\n');
+      assert.equal(await exited, 0, stderr);
+      assert.match(stdout, /channel HTTP\/1\.[01] 200/);
+      assert.equal(stderr, '');
+    } finally {
+      java.kill();
+    }
   });
 });
 
