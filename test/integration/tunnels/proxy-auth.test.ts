@@ -130,15 +130,21 @@ before(async () => {
           return "failed " + e.getClass().getName();
         }
       }
+      /** An HTTP/1.0 GET by hand on a connected socket: "ok", the status line and the body. */
+      static String http10(Socket s, String host) throws java.io.IOException {
+        s.setSoTimeout(20000);
+        s.getOutputStream().write(("GET / HTTP/1.0\\r\\nHost: " + host + "\\r\\n\\r\\n").getBytes());
+        return summary(new String(s.getInputStream().readAllBytes()));
+      }
+      static String summary(String r) {
+        return "ok " + r.substring(0, r.indexOf("\\r\\n")) + " " + r.substring(r.indexOf("\\r\\n\\r\\n") + 4).trim();
+      }
       public static void main(String[] a) throws Exception {
         String out;
         if (a[0].equals("socket")) {
           try (Socket s = new Socket()) {
             s.connect(InetSocketAddress.createUnresolved(a[1], Integer.parseInt(a[2])), 20000);
-            s.setSoTimeout(20000);
-            s.getOutputStream().write(("GET / HTTP/1.0\\r\\nHost: " + a[1] + "\\r\\n\\r\\n").getBytes());
-            String r = new String(s.getInputStream().readAllBytes());
-            out = "ok " + r.substring(0, r.indexOf("\\r\\n")) + " " + r.substring(r.indexOf("\\r\\n\\r\\n") + 4).trim();
+            out = http10(s, a[1]);
           } catch (java.io.IOException e) {
             out = "failed " + e.getClass().getName();
           }
@@ -150,10 +156,7 @@ before(async () => {
           }
         } else if (a[0].equals("resolved")) {
           try (Socket s = new Socket(a[1], Integer.parseInt(a[2]))) {
-            s.setSoTimeout(20000);
-            s.getOutputStream().write(("GET / HTTP/1.0\\r\\nHost: " + a[1] + "\\r\\n\\r\\n").getBytes());
-            String r = new String(s.getInputStream().readAllBytes());
-            out = "ok " + r.substring(0, r.indexOf("\\r\\n")) + " " + r.substring(r.indexOf("\\r\\n\\r\\n") + 4).trim();
+            out = http10(s, a[1]);
           } catch (java.io.IOException e) {
             out = "failed " + e.getClass().getName();
           }
@@ -185,8 +188,7 @@ before(async () => {
               if (n < 0) break;
               got.write(buf.array(), 0, n);
             }
-            String r = got.toString();
-            out = "ok " + r.substring(0, r.indexOf("\\r\\n")) + " " + r.substring(r.indexOf("\\r\\n\\r\\n") + 4).trim();
+            out = summary(got.toString());
           } catch (java.io.IOException | RuntimeException e) {
             out = "failed " + e.getClass().getName();
           }

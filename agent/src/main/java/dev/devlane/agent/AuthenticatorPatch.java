@@ -9,9 +9,7 @@ import java.lang.instrument.Instrumentation;
 import java.lang.invoke.MethodHandles;
 import java.net.Authenticator;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.ProtectionDomain;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
@@ -75,7 +73,7 @@ final class AuthenticatorPatch implements ClassFileTransformer {
         if (in == null) throw new IOException(template + ".class is not in the agent jar");
         bytes = in.readAllBytes();
       }
-      return MethodHandles.privateLookupIn(Authenticator.class, MethodHandles.lookup()).defineClass(rename(bytes, template, name));
+      return MethodHandles.privateLookupIn(Authenticator.class, MethodHandles.lookup()).defineClass(ClassFiles.rename(bytes, template, name));
     }
   }
 
@@ -90,68 +88,15 @@ final class AuthenticatorPatch implements ClassFileTransformer {
     }
   }
 
-  /** Where each constant starts (index 0 and the second slot of longs and doubles: -1); the buffer is left after the pool. Null for an unknown tag. */
-  static int[] pool(ByteBuffer in) {
-    if (in.getInt() != 0xCAFEBABE) return null;
-    in.getShort(); // minor
-    in.getShort(); // major
-    int[] at = new int[in.getShort() & 0xFFFF];
-    Arrays.fill(at, -1);
-    for (int i = 1; i < at.length; i++) {
-      at[i] = in.position();
-      int tag = in.get() & 0xFF;
-      int size;
-      switch (tag) {
-        case 1: size = 2 + (in.getShort(in.position()) & 0xFFFF); break;
-        case 3: case 4: case 9: case 10: case 11: case 12: case 17: case 18: size = 4; break;
-        case 5: case 6: size = 8; i++; break;
-        case 7: case 8: case 16: case 19: case 20: size = 2; break;
-        case 15: size = 3; break;
-        default: return null;
-      }
-      in.position(in.position() + size);
-    }
-    return at;
-  }
-
-  /** The class with every constant naming {@code from} naming {@code to}: enough for a class that refers to itself only by name. */
-  static byte[] rename(byte[] bytes, String from, String to) throws IOException {
-    ByteBuffer in = ByteBuffer.wrap(bytes);
-    int[] at = pool(in);
-    if (at == null) throw new IOException("not a class file");
-    ByteArrayOutputStream buf = new ByteArrayOutputStream(bytes.length + 32);
-    DataOutputStream out = new DataOutputStream(buf);
-    out.write(bytes, 0, at[1]);
-    for (int i = 1; i < at.length; i++) {
-      if (at[i] < 0) continue;
-      int end = in.position();
-      for (int j = i + 1; j < at.length; j++) {
-        if (at[j] >= 0) {
-          end = at[j];
-          break;
-        }
-      }
-      if (bytes[at[i]] == 1 && utf8(bytes, at, i).equals(from)) {
-        out.writeByte(1);
-        out.writeUTF(to);
-      } else {
-        out.write(bytes, at[i], end - at[i]);
-      }
-    }
-    out.write(bytes, in.position(), bytes.length - in.position());
-    return buf.toByteArray();
-  }
-
   /** The class with setDefault's body replaced, or null when the class is not as expected. */
   static byte[] rewrite(byte[] bytes) throws IOException {
     ByteBuffer in = ByteBuffer.wrap(bytes);
-    int[] at = pool(in);
+    int[] at = ClassFiles.pool(in);
     if (at == null) return null;
     int count = at.length;
     int poolEnd = in.position();
     in.getShort(); // access flags
     int thisClass = in.getShort() & 0xFFFF;
-    in.getShort(); // super class
 
     // The field reference setDefault's new body writes: the class's own static field.
     int fieldRef = -1;
@@ -161,101 +106,34 @@ final class AuthenticatorPatch implements ClassFileTransformer {
       int cls = r.getShort() & 0xFFFF;
       int nat = r.getShort() & 0xFFFF;
       ByteBuffer n = ByteBuffer.wrap(bytes, at[nat] + 1, 4);
-      if (cls == thisClass && utf8(bytes, at, n.getShort() & 0xFFFF).equals(FIELD) && utf8(bytes, at, n.getShort() & 0xFFFF).equals(TYPE)) fieldRef = i;
+      if (cls == thisClass && ClassFiles.utf8(bytes, at, n.getShort() & 0xFFFF).equals(FIELD) && ClassFiles.utf8(bytes, at, n.getShort() & 0xFFFF).equals(TYPE)) fieldRef = i;
     }
     if (fieldRef < 0) return null;
-
-    int interfaces = in.getShort() & 0xFFFF;
-    in.position(in.position() + 2 * interfaces);
-    skipMembers(in); // fields
-    int methods = in.getShort() & 0xFFFF;
-    int codeStart = -1;
-    int codeEnd = -1;
-    int codeName = -1;
-    for (int m = 0; m < methods; m++) {
-      in.getShort(); // access flags (static synchronized stays as it is)
-      String name = utf8(bytes, at, in.getShort() & 0xFFFF);
-      String desc = utf8(bytes, at, in.getShort() & 0xFFFF);
-      int attributes = in.getShort() & 0xFFFF;
-      for (int a = 0; a < attributes; a++) {
-        int start = in.position();
-        int attrName = in.getShort() & 0xFFFF;
-        int length = in.getInt();
-        in.position(in.position() + length);
-        if (name.equals("setDefault") && desc.equals("(" + TYPE + ")V") && utf8(bytes, at, attrName).equals("Code")) {
-          codeStart = start;
-          codeEnd = in.position();
-          codeName = attrName;
-        }
-      }
-    }
-    if (codeStart < 0) return null;
+    // setDefault stays static synchronized: only its Code attribute is replaced.
+    int[] code = ClassFiles.codeOf(bytes, at, poolEnd, "setDefault", "(" + TYPE + ")V");
+    if (code == null) return null;
 
     ByteArrayOutputStream buf = new ByteArrayOutputStream(bytes.length + 128);
     DataOutputStream out = new DataOutputStream(buf);
-    out.write(bytes, 0, 8);
-    // The pool grows by six entries: the hook's class and method reference.
-    int next = count;
-    out.writeShort(count + 6);
-    out.write(bytes, 10, poolEnd - 10);
-    int hookName = next++;
-    out.writeByte(1);
-    out.writeUTF(HOOK);
-    int hookClass = next++;
-    out.writeByte(7);
-    out.writeShort(hookName);
-    int adoptName = next++;
-    out.writeByte(1);
-    out.writeUTF("adopt");
-    int adoptType = next++;
-    out.writeByte(1);
-    out.writeUTF("(" + TYPE + ")" + TYPE);
-    int nameAndType = next++;
-    out.writeByte(12);
-    out.writeShort(adoptName);
-    out.writeShort(adoptType);
-    int adopt = next++;
-    out.writeByte(10);
-    out.writeShort(hookClass);
-    out.writeShort(nameAndType);
+    int adopt = ClassFiles.headerWithMethodRef(out, bytes, count, poolEnd, HOOK, "adopt", "(" + TYPE + ")" + TYPE);
     // Everything up to the old Code attribute of setDefault, the new one, then the rest unchanged.
-    out.write(bytes, poolEnd, codeStart - poolEnd);
-    byte[] code = {
+    out.write(bytes, poolEnd, code[0] - poolEnd);
+    byte[] body = {
       0x2a, // aload_0
       (byte) 0xb8, (byte) (adopt >> 8), (byte) adopt, // invokestatic DevlaneAdoptHook.adopt
       (byte) 0xb3, (byte) (fieldRef >> 8), (byte) fieldRef, // putstatic theAuthenticator
       (byte) 0xb1, // return
     };
-    out.writeShort(codeName);
-    out.writeInt(2 + 2 + 4 + code.length + 2 + 2);
+    out.writeShort(code[2]);
+    out.writeInt(2 + 2 + 4 + body.length + 2 + 2);
     out.writeShort(1); // max stack
     out.writeShort(1); // max locals
-    out.writeInt(code.length);
-    out.write(code);
+    out.writeInt(body.length);
+    out.write(body);
     out.writeShort(0); // no exception table
     out.writeShort(0); // no attributes: a straight line needs no stack map
-    out.write(bytes, codeEnd, bytes.length - codeEnd);
+    out.write(bytes, code[1], bytes.length - code[1]);
     out.flush();
     return buf.toByteArray();
-  }
-
-  static void skipMembers(ByteBuffer in) {
-    int members = in.getShort() & 0xFFFF;
-    for (int m = 0; m < members; m++) {
-      in.position(in.position() + 6);
-      int attributes = in.getShort() & 0xFFFF;
-      for (int a = 0; a < attributes; a++) {
-        in.getShort();
-        int length = in.getInt();
-        in.position(in.position() + length);
-      }
-    }
-  }
-
-  /** Names in these class files are ASCII, where modified UTF-8 and UTF-8 agree. */
-  static String utf8(byte[] bytes, int[] at, int index) {
-    if (index <= 0 || index >= at.length || at[index] < 0 || bytes[at[index]] != 1) return "";
-    int length = ((bytes[at[index] + 1] & 0xFF) << 8) | (bytes[at[index] + 2] & 0xFF);
-    return new String(bytes, at[index] + 3, length, StandardCharsets.UTF_8);
   }
 }

@@ -259,9 +259,7 @@ final class ClusterNames {
       this.name = name;
       this.port = port;
       this.server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
-      Thread t = new Thread(this, "devlane-tunnel " + name + ":" + port);
-      t.setDaemon(true);
-      t.start();
+      daemon(this, "devlane-tunnel " + name + ":" + port);
     }
 
     int port() {
@@ -286,9 +284,7 @@ final class ClusterNames {
           closeQuietly(client);
           continue;
         }
-        Thread t = new Thread(new Connect(this, client), "devlane-tunnel " + name + ":" + port + " connect");
-        t.setDaemon(true);
-        t.start();
+        daemon(new Connect(this, client), "devlane-tunnel " + name + ":" + port + " connect");
       }
     }
 
@@ -302,9 +298,7 @@ final class ClusterNames {
         closeQuietly(client);
         return;
       }
-      Thread back = new Thread(new Copy(up, client), "devlane-tunnel " + name + ":" + port + " in");
-      back.setDaemon(true);
-      back.start();
+      daemon(new Copy(up, client), "devlane-tunnel " + name + ":" + port + " in");
       new Copy(client, up).run();
     }
   }
@@ -350,6 +344,13 @@ final class ClusterNames {
         }
       }
     }
+  }
+
+  /** Threads of the agent never keep the program's JVM from exiting. */
+  static void daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    t.start();
   }
 
   static void closeQuietly(Socket s) {

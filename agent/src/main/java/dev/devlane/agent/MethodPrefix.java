@@ -42,63 +42,17 @@ final class MethodPrefix {
   /** The class with the method prefixed, or null when the method is missing or its code is not as expected. */
   static byte[] apply(byte[] bytes, Spec spec) throws IOException {
     ByteBuffer in = ByteBuffer.wrap(bytes);
-    int[] at = AuthenticatorPatch.pool(in);
+    int[] at = ClassFiles.pool(in);
     if (at == null) return null;
-    int count = at.length;
     int poolEnd = in.position();
-    in.position(in.position() + 6); // access flags, this class, super class
-    int interfaces = in.getShort() & 0xFFFF;
-    in.position(in.position() + 2 * interfaces);
-    AuthenticatorPatch.skipMembers(in); // fields
-    int methods = in.getShort() & 0xFFFF;
-    int codeStart = -1;
-    int codeEnd = -1;
-    for (int m = 0; m < methods; m++) {
-      in.getShort(); // access flags
-      String name = AuthenticatorPatch.utf8(bytes, at, in.getShort() & 0xFFFF);
-      String desc = AuthenticatorPatch.utf8(bytes, at, in.getShort() & 0xFFFF);
-      int attributes = in.getShort() & 0xFFFF;
-      for (int a = 0; a < attributes; a++) {
-        int start = in.position();
-        int attrName = in.getShort() & 0xFFFF;
-        int length = in.getInt();
-        in.position(in.position() + length);
-        if (name.equals(spec.name) && desc.equals(spec.desc) && AuthenticatorPatch.utf8(bytes, at, attrName).equals("Code")) {
-          if (codeStart >= 0) return null;
-          codeStart = start;
-          codeEnd = in.position();
-        }
-      }
-    }
-    if (codeStart < 0) return null;
+    int[] found = ClassFiles.codeOf(bytes, at, poolEnd, spec.name, spec.desc);
+    if (found == null) return null;
+    int codeStart = found[0];
+    int codeEnd = found[1];
 
     ByteArrayOutputStream buf = new ByteArrayOutputStream(bytes.length + 160);
     DataOutputStream out = new DataOutputStream(buf);
-    out.write(bytes, 0, 8);
-    // Six new constants at the end of the pool: the hook's class and method reference.
-    int next = count;
-    out.writeShort(count + 6);
-    out.write(bytes, 10, poolEnd - 10);
-    int hookName = next++;
-    out.writeByte(1);
-    out.writeUTF(spec.hookClass);
-    int hookClass = next++;
-    out.writeByte(7);
-    out.writeShort(hookName);
-    int methodName = next++;
-    out.writeByte(1);
-    out.writeUTF(spec.hookName);
-    int methodType = next++;
-    out.writeByte(1);
-    out.writeUTF(spec.hookDesc);
-    int nameAndType = next++;
-    out.writeByte(12);
-    out.writeShort(methodName);
-    out.writeShort(methodType);
-    int methodRef = next++;
-    out.writeByte(10);
-    out.writeShort(hookClass);
-    out.writeShort(nameAndType);
+    int methodRef = ClassFiles.headerWithMethodRef(out, bytes, at.length, poolEnd, spec.hookClass, spec.hookName, spec.hookDesc);
     out.write(bytes, poolEnd, codeStart - poolEnd);
 
     byte[] code = code(bytes, codeStart, codeEnd, spec, methodRef, at);
@@ -156,7 +110,7 @@ final class MethodPrefix {
       int length = in.getInt();
       int from = in.position();
       in.position(from + length);
-      String kind = AuthenticatorPatch.utf8(bytes, at, name);
+      String kind = ClassFiles.utf8(bytes, at, name);
       byte[] moved;
       switch (kind) {
         case "StackMapTable": moved = stackMap(bytes, from, length, shift); break;
