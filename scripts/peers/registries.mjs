@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds the service registries the registration tests run against, once, into
 // ~/.cache/devlane-tools/peers/ (or $DEVLANE_TOOLS/peers): Consul from the Go module proxy, and a
-// minimal Eureka server and a Nacos naming server from Maven Central (scripts/peers/eureka, nacos).
-// Idempotent; prints {"consul": path, "eureka": path, "nacos": path} as the last line of stdout.
+// minimal Eureka server and a Nacos naming server from Maven Central (scripts/peers/eureka, nacos);
+// also a Netty HTTP client (scripts/peers/netty), the real NIO library the Java agent is tested with.
+// Idempotent; prints {"consul": path, "eureka": path, "nacos": path, "netty": path} as the last line of stdout.
 // Plain Node built-ins: it runs before `npm ci` on a fresh machine.
 import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -65,7 +66,7 @@ function buildJar(name) {
   const out = path.join(peers, `${name}-${key}`, `${name}-peer.jar`);
   if (fs.existsSync(out)) return out;
   const started = Date.now();
-  log(`building the ${name} server into ${path.dirname(out)} (first time only)`);
+  log(`building the ${name} peer into ${path.dirname(out)} (first time only)`);
   const work = path.join(build, `${name}-${key}`);
   fs.rmSync(work, { recursive: true, force: true });
   fs.cpSync(src, work, { recursive: true });
@@ -78,5 +79,5 @@ function buildJar(name) {
   return out;
 }
 
-const result = { consul: buildConsul(), eureka: buildJar('eureka'), nacos: buildJar('nacos') };
+const result = { consul: buildConsul(), eureka: buildJar('eureka'), nacos: buildJar('nacos'), netty: buildJar('netty') };
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { Logger } from '../../../extension/core/log';
 import { SessionRegistry } from '../../../extension/core/sessions/registry';
 import type { DataPlaneOptions } from '../../../extension/core/tunnels/dataPlane';
+import { registryPeers } from './support/registries';
 import { injectProxy, JAVA_AGENT_ENV, JAVA_TUNNEL_ENV, proxyEnvironment, type ProxyEndpoints } from '../../../extension/core/tunnels/proxyEnv';
 import { TunnelController } from '../../../extension/core/tunnels/tunnelController';
 import type { TunnelSpec } from '../../../extension/core/tunnels/tunnelSession';
@@ -49,6 +50,7 @@ let url = '';
 let agentDir = '';
 let agentJar = '';
 let agentProbe = '';
+let nettyJar = '';
 /** A loopback HTTP server that wants Basic credentials of its own: the program's Authenticator must answer it. */
 let appServer: http.Server | undefined;
 let appUrl = '';
@@ -101,6 +103,7 @@ before(async () => {
 before(async () => {
   agentDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-java-agent-'));
   agentJar = path.join(agentDir, 'devlane-agent.jar');
+  nettyJar = registryPeers().netty;
   const { buildAgentJar } = await import('../../../scripts/build.mjs');
   assert.equal(buildAgentJar(agentJar), true);
   // What a Java developer's program does: plain java.net through the JVM-wide SOCKS properties.
@@ -386,6 +389,19 @@ for (const jdk of JDKS) {
     const without = (args: string[]) => javaAsInjected(jdk.java, ep, args, (env) => delete env[JAVA_TUNNEL_ENV]);
     assert.match((await without(['dns', host])).stdout, /^failed java\.net\.UnknownHostException/);
     assert.match((await without(['httpclient', url])).stdout, /^failed java\.net\.ConnectException/);
+  });
+
+  test(`${jdk.name}: a real Netty client (NIO transport, its default resolver) reaches the cluster name through the authenticating tunnel with the injected agent, and not without it`, async () => {
+    const ep = controller!.endpoints!;
+    const cfg = injectProxy({ type: 'java', vmArgs: [] }, ep, agentJar);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(cfg.env ?? {})) if (typeof v === 'string') env[k] = v;
+    const withAgent = await run(jdk.java, [...(cfg.vmArgs as string[]), '-jar', nettyJar, url], baseEnv(env));
+    assert.equal(withAgent.code, 0, withAgent.stderr);
+    assert.match(withAgent.stdout, /^ok 200 inventory says hello to /, withAgent.stderr);
+    assert.ok(!withAgent.stderr.includes('[devlane-agent]'), withAgent.stderr);
+    const without = await run(jdk.java, ['-jar', nettyJar, url], baseEnv());
+    assert.match(without.stdout, /^failed /, 'without the agent Netty cannot even resolve the name');
   });
 
   test(`${jdk.name}: without ${JAVA_AGENT_ENV} the agent installs no credentials and the tunnel refuses the JVM; a malformed value is refused without being printed`, async () => {

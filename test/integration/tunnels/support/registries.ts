@@ -3,11 +3,13 @@ import * as path from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment, type V1PodSpec } from '@kubernetes/client-node';
 import { execInPod, waitForReadyPods } from '../../../support/cluster';
 
-/** The registry peers scripts/peers/registries.mjs builds (once; cached under ~/.cache/devlane-tools/peers). */
+/** The peers scripts/peers/registries.mjs builds (once; cached under ~/.cache/devlane-tools/peers). */
 export interface RegistryPeers {
   readonly consul: string;
   readonly eureka: string;
   readonly nacos: string;
+  /** A runnable jar: a Netty HTTP client that prints "ok STATUS BODY" for the URL it is given. */
+  readonly netty: string;
 }
 
 export function registryPeers(): RegistryPeers {
