@@ -204,6 +204,21 @@ async function main(): Promise<void> {
   let ssh: ChildProcess | undefined;
   let floorProc: ChildProcess | undefined;
   console.error(`load average at start: ${os.loadavg().map(round).join(' ')} (${os.cpus().length} CPUs)`);
+  // Stopped with Ctrl-C or kill: the namespaces, sshd and the proxies go too (finally blocks do not run then).
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleaning ??= (async () => {
+      ssh?.kill();
+      floorProc?.kill();
+      await dp?.close().catch(() => undefined);
+      await b.close();
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`${signal}: cleaning up`);
+      void cleanUp().finally(() => process.exit(130));
+    });
+  }
   try {
     // The data plane is spawned the way the extension spawns it (DataPlaneClient: its node flags and
     // allocator settings); BENCH_NODE_FLAGS adds flags to compare.
@@ -323,10 +338,7 @@ async function main(): Promise<void> {
     line(`tunnel-concurrent-${concurrent}-errors-after-transfers`, dAfter.errors, pAfter.errors, 'errors');
   } finally {
     console.error(`load average at end: ${os.loadavg().map(round).join(' ')}`);
-    ssh?.kill();
-    floorProc?.kill();
-    await dp?.close().catch(() => undefined);
-    await b.close();
+    await cleanUp();
   }
 }
 
