@@ -88,6 +88,7 @@ export interface Settings {
   'devlane.tunnel.keepaliveCountMax': number;
   'devlane.tunnel.proxyAuth': boolean;
   'devlane.tunnel.alertAfterSeconds': number;
+  'devlane.tunnel.clusterDomains': string[];
 }
 export type SettingId = keyof Settings;
 

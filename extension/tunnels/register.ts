@@ -11,7 +11,7 @@ import { Emitter } from '../core/events';
 import type { DeclaredTunnel } from '../core/config/devlaneYaml';
 import { defaultRuntimeDir } from '../core/tunnels/dataPlane';
 import { declaredTunnels, declaredTunnelSpec, DeclaredSetup, type TunnelDefaults } from '../core/tunnels/declared';
-import { describeInjection, injectProxy, proxyEnvironment, runsProgram, type DebugConfig } from '../core/tunnels/proxyEnv';
+import { CLUSTER_DOMAINS, describeInjection, injectProxy, proxyEnvironment, runsProgram, type DebugConfig } from '../core/tunnels/proxyEnv';
 import { checkBastionForward, explainBastionRefusal, isLoopback, targetHost } from '../core/tunnels/registry/inbound';
 import { TunnelController } from '../core/tunnels/tunnelController';
 import { serviceNeedsAgent, type TunnelSpec } from '../core/tunnels/tunnelSession';
@@ -186,7 +186,8 @@ export function registerTunnels(ctx: DevlaneContext): TunnelController {
         }
         // The line says where and whether authentication is on; the injected values are never logged.
         ctx.log.info(describeInjection(config as DebugConfig, ep));
-        return injectProxy(config as DebugConfig, ep, javaAgentJar) as vscode.DebugConfiguration;
+        const domains = (ctx.config.get('devlane.tunnel.clusterDomains') ?? []).filter((d) => typeof d === 'string' && d.trim() !== '');
+        return injectProxy(config as DebugConfig, ep, javaAgentJar, domains.length ? domains : CLUSTER_DOMAINS) as vscode.DebugConfiguration;
       },
     }),
   );

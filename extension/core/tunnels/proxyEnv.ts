@@ -130,7 +130,7 @@ export type DebugConfig = { type: string; request?: string; name?: string; env?:
  * - everything else: the proxy variables in `env`.
  * Does not modify its input.
  */
-export function injectProxy(config: DebugConfig, p: ProxyEndpoints, javaAgentJar: string): DebugConfig {
+export function injectProxy(config: DebugConfig, p: ProxyEndpoints, javaAgentJar: string, clusterDomains: readonly string[] = CLUSTER_DOMAINS): DebugConfig {
   if (!runsProgram(config)) return config;
   if (JAVA_TYPES.has(config.type)) {
     const key = JVM_ARG_KEYS[0];
@@ -140,7 +140,7 @@ export function injectProxy(config: DebugConfig, p: ProxyEndpoints, javaAgentJar
     const credentials = p.credentials;
     const add = [javaAgentArg(javaAgentJar, !Array.isArray(current)), ...javaProxyArgs(p)];
     const vmArgs = Array.isArray(current) ? [...current, ...add] : [text, ...add].filter(Boolean).join(' ');
-    const env: Record<string, string | null | undefined> = { ...(config.env ?? {}), [JAVA_TUNNEL_ENV]: javaTunnelEnvValue(p) };
+    const env: Record<string, string | null | undefined> = { ...(config.env ?? {}), [JAVA_TUNNEL_ENV]: javaTunnelEnvValue(p, clusterDomains) };
     if (credentials) env[JAVA_AGENT_ENV] = javaAgentEnvValue({ ...p, credentials });
     else delete env[JAVA_AGENT_ENV];
     return { ...config, [key]: vmArgs, env };

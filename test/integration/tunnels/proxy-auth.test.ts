@@ -385,6 +385,9 @@ for (const jdk of JDKS) {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, '', 'the agent patched the JDK without a complaint');
     }
+    // Only names under the domains the agent is given: with another cluster domain this name is looked up as before.
+    const otherDomain = await javaAsInjected(jdk.java, ep, ['dns', host], (env) => (env[JAVA_TUNNEL_ENV] = env[JAVA_TUNNEL_ENV]!.replace(/domains=[^&]*/, 'domains=cluster.internal')));
+    assert.match(otherDomain.stdout, /^failed java\.net\.UnknownHostException/);
     // Without the agent's tunnel variable none of this works: the name is unknown and NIO goes nowhere.
     const without = (args: string[]) => javaAsInjected(jdk.java, ep, args, (env) => delete env[JAVA_TUNNEL_ENV]);
     assert.match((await without(['dns', host])).stdout, /^failed java\.net\.UnknownHostException/);

@@ -47,6 +47,7 @@ test('settings in package.json are exactly the typed settings', () => {
     'devlane.tunnel.keepaliveCountMax': true,
     'devlane.tunnel.proxyAuth': true,
     'devlane.tunnel.alertAfterSeconds': true,
+    'devlane.tunnel.clusterDomains': true,
   };
   assert.deepEqual(Object.keys(c.configuration.properties).sort(), Object.keys(typed).sort());
 });

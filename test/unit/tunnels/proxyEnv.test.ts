@@ -19,6 +19,9 @@ test('Java gets the agent and the SOCKS system properties appended to vmArgs (st
   assert.equal(s.vmArgs, `-Xmx512m -javaagent:${JAR} ${javaProxyArgs({ socksPort: 1080 }).join(' ')}`);
   assert.deepEqual(s.env, { FOO: '1', [JAVA_TUNNEL_ENV]: 'host=127.0.0.1&port=1080&domains=cluster.local%2Csvc' });
   assert.deepEqual(Object.fromEntries(new URLSearchParams(javaTunnelEnvValue({ socksPort: 1080 }, ['corp.internal']))), { host: '127.0.0.1', port: '1080', domains: 'corp.internal' });
+  // The cluster's own domains (devlane.tunnel.clusterDomains) reach the agent.
+  const own = injectProxy({ type: 'java' }, { socksPort: 1080 }, JAR, ['cluster.internal', 'svc']);
+  assert.equal(new URLSearchParams(String(own.env?.[JAVA_TUNNEL_ENV])).get('domains'), 'cluster.internal,svc');
   const a = injectProxy({ type: 'java', vmArgs: ['-ea'] }, { socksPort: 1080 }, JAR);
   assert.deepEqual(a.vmArgs, ['-ea', `-javaagent:${JAR}`, '-DsocksProxyHost=127.0.0.1', '-DsocksProxyPort=1080', '-DsocksNonProxyHosts=localhost|127.*|[::1]']);
   const mine = { type: 'java', vmArgs: '-DsocksProxyHost=other' };
