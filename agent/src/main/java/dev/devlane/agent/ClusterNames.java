@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Proxy;
@@ -16,10 +17,13 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.ProtectionDomain;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import java.util.function.UnaryOperator;
 
@@ -55,7 +59,7 @@ final class ClusterNames {
   private final String[] domains;
   private final ConcurrentHashMap<String, String> addressOfName = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, String> nameOfAddress = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Forward> forwards = new ConcurrentHashMap<>();
+  private final Map<String, Forward> forwards = new HashMap<>();
   private int nextAddress = 1;
 
   private ClusterNames(String socksHost, int socksPort, String[] domains) {
@@ -155,11 +159,18 @@ final class ClusterNames {
     return a;
   }
 
-  /** The cluster name behind an address: a stand-in, or an unresolved cluster name. Null otherwise. */
+  /**
+   * The cluster name behind an address: a stand-in, or an unresolved cluster name. Null otherwise.
+   * Called on every connect in the JVM: an address outside 198.18.0.0/15 is told apart from its
+   * bytes, without formatting it or looking it up.
+   */
   String nameOf(InetSocketAddress a) {
     if (a.isUnresolved()) return isClusterName(a.getHostString()) ? normalize(a.getHostString()) : null;
     InetAddress ip = a.getAddress();
-    return ip == null ? null : nameOfAddress.get(ip.getHostAddress());
+    if (!(ip instanceof Inet4Address)) return null;
+    byte[] b = ip.getAddress();
+    if ((b[0] & 0xFF) != 198 || (b[1] & 0xFE) != 18) return null;
+    return nameOfAddress.get(ip.getHostAddress());
   }
 
   private static boolean isLiteral(String host) {
@@ -232,18 +243,15 @@ final class ClusterNames {
     }
   }
 
-  Forward forward(String name, int port) throws IOException {
+  /** The loopback forward for a name and port, made at its first use. */
+  synchronized Forward forward(String name, int port) throws IOException {
     String key = name + ":" + port;
     Forward f = forwards.get(key);
-    if (f != null) return f;
-    synchronized (forwards) {
-      f = forwards.get(key);
-      if (f == null) {
-        f = new Forward(this, name, port);
-        forwards.put(key, f);
-      }
-      return f;
+    if (f == null) {
+      f = new Forward(this, name, port);
+      forwards.put(key, f);
     }
+    return f;
   }
 
   /** One cluster name and port: a loopback listener whose connections go through the tunnel's SOCKS proxy. */
@@ -298,8 +306,9 @@ final class ClusterNames {
         closeQuietly(client);
         return;
       }
-      daemon(new Copy(up, client), "devlane-tunnel " + name + ":" + port + " in");
-      new Copy(client, up).run();
+      AtomicInteger ended = new AtomicInteger();
+      daemon(new Copy(up, client, ended), "devlane-tunnel " + name + ":" + port + " in");
+      new Copy(client, up, ended).run();
     }
   }
 
@@ -318,31 +327,36 @@ final class ClusterNames {
     }
   }
 
-  /** Bytes one way; at the end, the other side's output is shut (a half-close), and both are closed once both ways ended. */
+  /**
+   * Bytes one way. At the end of its input the other side's output is shut (a half-close: the far
+   * side may still answer), and the pair is closed once both ways have ended — not the socket's own
+   * stream closed, which would close the whole socket and cut the answer off.
+   */
   private static final class Copy implements Runnable {
     private final Socket from;
     private final Socket to;
+    private final AtomicInteger ended;
 
-    Copy(Socket from, Socket to) {
+    Copy(Socket from, Socket to, AtomicInteger ended) {
       this.from = from;
       this.to = to;
+      this.ended = ended;
     }
 
     @Override
     public void run() {
       byte[] buf = new byte[64 * 1024];
-      try (InputStream in = from.getInputStream()) {
+      try {
+        InputStream in = from.getInputStream();
         OutputStream out = to.getOutputStream();
         for (int n; (n = in.read(buf)) >= 0; ) out.write(buf, 0, n);
         to.shutdownOutput();
+        if (ended.incrementAndGet() < 2) return;
       } catch (IOException e) {
-        closeQuietly(to);
-      } finally {
-        if (from.isClosed() || to.isClosed() || (from.isOutputShutdown() && to.isOutputShutdown())) {
-          closeQuietly(from);
-          closeQuietly(to);
-        }
+        // A reset or a write to a closed peer: nothing more goes either way.
       }
+      closeQuietly(from);
+      closeQuietly(to);
     }
   }
 
