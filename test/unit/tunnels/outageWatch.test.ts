@@ -11,8 +11,8 @@ function watch(alertAfterMs = 60_000) {
   return {
     w,
     alerts,
-    advance(ms: number) {
-      now += ms;
+    advance(ms: number, clockMs = ms) {
+      now += clockMs;
       mock.timers.tick(ms);
     },
     [Symbol.dispose]() {
@@ -89,4 +89,15 @@ test('an alert delay of 0 turns down/back alerts off, not failures', () => {
   assert.equal(t.alerts.length, 0);
   t.w.update({ state: 'error', error: { reason: 'tunnel-down', message: 'The tunnel service stopped unexpectedly.' } });
   assert.deepEqual(t.alerts.map((a) => a.kind), ['failed']);
+});
+
+test('a timer that fires a millisecond before the clock agrees still reports the full delay, and back no less', () => {
+  // Seen with the real controller: Node's timers use the loop's cached time, Date.now does not.
+  using t = watch(300);
+  t.w.update({ state: 'on' });
+  t.w.update({ state: 'connecting', detail: 'reconnecting (attempt 1)' });
+  t.advance(300, 299);
+  assert.deepEqual(t.alerts, [{ kind: 'down', forMs: 300, detail: 'reconnecting (attempt 1)' }]);
+  t.w.update({ state: 'on' });
+  assert.deepEqual(t.alerts[1], { kind: 'back', afterMs: 300 });
 });
