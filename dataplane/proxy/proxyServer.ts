@@ -5,6 +5,7 @@ import type { Logger } from '../../extension/core/log';
 import { CONNECT_ESTABLISHED, MAX_HEAD_BYTES, originRequestHead, parseProxyRequest, statusResponse } from '../protocol/httpConnect';
 import { formatTarget, type Target } from '../protocol/parse';
 import * as socks from '../protocol/socks5';
+import { ownsChunks, release } from './chunkRelease';
 import type { ConnectionTable } from './connections';
 
 /** Opens a stream to a target through some transport (SSH channel, agent stream, plain TCP). */
@@ -273,6 +274,8 @@ export class ProxyServer {
       corked = false;
       socket.uncork();
     };
+    // Written chunks of an owning stream are freed at once rather than by the collector (chunkRelease.ts).
+    const owned = ownsChunks(remote);
     remote.on('data', (c: Buffer) => {
       if (!corked) {
         corked = true;
@@ -280,7 +283,8 @@ export class ProxyServer {
         process.nextTick(uncork);
       }
       // Past 16 KiB write() has returned false, so 'drain' follows once the queue is empty.
-      socket.write(c);
+      if (owned) socket.write(c, () => release(c));
+      else socket.write(c);
       if (socket.writableLength >= CLIENT_QUEUE_LIMIT) remote.pause();
     });
     socket.on('drain', () => remote.resume());

@@ -9,6 +9,7 @@ import { Emitter } from '../../extension/core/events';
 import type { Logger } from '../../extension/core/log';
 import { formatTarget, type Target } from '../protocol/parse';
 import { Reply } from '../protocol/socks5';
+import { markChunksOwned } from '../proxy/chunkRelease';
 import { DialError } from '../proxy/proxyServer';
 import { checkHostKey, fingerprint, keyTypeOf, knownHostsLine, parseKnownHosts, preferKnownAlgorithms } from './knownHosts';
 import type { SshHop } from './sshConfig';
@@ -81,6 +82,9 @@ const COPYING_DECIPHERS: ReadonlySet<string> = new Set(
   ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-gcm', 'aes256-gcm', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'aes128-cbc', 'aes192-cbc', 'aes256-cbc'],
 );
 
+/** Whether ssh2 decrypts each inbound packet into a buffer of its own with this cipher (see sshSocket). */
+const copiesPackets = (inboundCipher: string): boolean => !bindingAvailable && COPYING_DECIPHERS.has(inboundCipher);
+
 // One read takes up to this much: OpenSSH reads its socket 256 KiB at a time too.
 const READ_BUFFER_BYTES = 256 * 1024;
 
@@ -127,7 +131,7 @@ function sshSocket(host: string, port: number): { socket: net.Socket; handshake(
     }
     return write(...args);
   }) as typeof sock.write;
-  return { socket: sock, handshake: (cipher) => (reuse = !bindingAvailable && COPYING_DECIPHERS.has(cipher)) };
+  return { socket: sock, handshake: (cipher) => (reuse = copiesPackets(cipher)) };
 }
 
 /**
@@ -170,6 +174,8 @@ export class SshTransport {
   private attempt = 0;
   private readonly forwards: ReverseForward[] = [];
   private readonly inbound = new Set<Duplex>();
+  /** Hops whose packets ssh2 decrypts into buffers of their own: their channels' chunks may be freed once written. */
+  private readonly payloadsCopied = new WeakSet<Client>();
   // Answers given during this transport's life, so a reconnect does not ask again.
   private readonly secrets = new Map<string, string>();
 
@@ -218,7 +224,7 @@ export class SshTransport {
             return reject(new DialError(`${formatTarget(target)}: ${err.message}`, code === 1 ? Reply.NotAllowed : code === 2 ? Reply.ConnectionRefused : Reply.GeneralFailure));
           }
           ch.on('error', () => ch.destroy());
-          resolve(quietDestroy(ch));
+          resolve(this.payloadsCopied.has(last) ? markChunksOwned(quietDestroy(ch)) : quietDestroy(ch));
         });
       } catch (e) {
         reject(new DialError(e instanceof Error ? e.message : String(e), Reply.NetworkUnreachable));
@@ -313,7 +319,11 @@ export class SshTransport {
   private connectHop(hop: SshHop, sock: Duplex, onHandshake?: (inboundCipher: string) => void): Promise<Client> {
     const c = new Client();
     // Every key exchange (rekeys too) says which decipher reads the socket from then on.
-    if (onHandshake) c.on('handshake', (n) => onHandshake(n.sc.cipher));
+    c.on('handshake', (n) => {
+      if (copiesPackets(n.sc.cipher)) this.payloadsCopied.add(c);
+      else this.payloadsCopied.delete(c);
+      onHandshake?.(n.sc.cipher);
+    });
     const known = this.readKnownHosts();
     const knownTypes = (() => {
       const v = checkHostKey(known, hop.hostName, hop.port, Buffer.alloc(0));

@@ -28,8 +28,21 @@ export interface DataPlaneOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** V8 flags for the data-plane process (placed before its script; see spawnProcess). */
-export const DATA_PLANE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+/**
+ * V8 flags for the data-plane process (placed before its script; see spawnProcess). `runtime`
+ * describes the binary it runs on, known only when that is the binary we run on ourselves.
+ *
+ * The data plane frees written packets with ArrayBuffer.prototype.transfer (dataplane/proxy/
+ * chunkRelease.ts). VS Code's Electron has it; Node 20 (V8 11.3: code-server, the tests) only
+ * behind a flag that other V8 versions reject at start-up, so the flag goes to exactly that one.
+ */
+export function dataPlaneNodeFlags(runtime: { v8: string; hasTransfer: boolean } | undefined): string[] {
+  const flags = ['--max-semi-space-size=1'];
+  if (runtime && !runtime.hasTransfer && runtime.v8.startsWith('11.3.')) flags.push('--harmony-rab-gsab-transfer');
+  return flags;
+}
+
+const thisRuntime = () => ({ v8: process.versions.v8, hasTransfer: typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function' });
 
 /** The default private runtime directory: per user, not readable by others. */
 export function defaultRuntimeDir(): string {
@@ -188,7 +201,8 @@ export class DataPlaneClient implements Disposable {
       // A 1 MiB young generation (V8 lets it grow to 16 MiB): ssh2's JS cipher path makes short-lived
       // objects for every packet, and at full speed V8 grows the young generation to its maximum
       // and keeps it. Measured after 3 GiB through the tunnel: V8 heap 46 → 19 MB.
-      const child = spawn(cmd, [...DATA_PLANE_NODE_FLAGS, ...args, '--socket', this.socketPath, '--grace-ms', String(this.opts.graceMs ?? 30_000)], {
+      const flags = dataPlaneNodeFlags(cmd === process.execPath ? thisRuntime() : undefined);
+      const child = spawn(cmd, [...flags, ...args, '--socket', this.socketPath, '--grace-ms', String(this.opts.graceMs ?? 30_000)], {
         detached: true,
         stdio: ['ignore', out, out],
         // Inside VS Code, execPath is Electron: ELECTRON_RUN_AS_NODE makes it behave as plain Node.
