@@ -407,6 +407,25 @@ for (const jdk of JDKS) {
     assert.match(without.stdout, /^failed /, 'without the agent Netty cannot even resolve the name');
   });
 
+  test(`${jdk.name}: Reactor Netty's HttpClient (Spring WebClient's engine: Netty's own DNS resolver, epoll on Linux) reaches the cluster name through the tunnel with the injected agent, and not without it`, async () => {
+    const ep = controller!.endpoints!;
+    const cfg = injectProxy({ type: 'java', vmArgs: [] }, ep, agentJar);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(cfg.env ?? {})) if (typeof v === 'string') env[k] = v;
+    const withAgent = await run(jdk.java, [...(cfg.vmArgs as string[]), '-jar', nettyJar, url, 'reactor'], baseEnv(env));
+    assert.equal(withAgent.code, 0, withAgent.stderr);
+    // The agent turned the native transport off, so the connection went through NIO, which it routes.
+    assert.match(withAgent.stdout, /^ok 200 inventory says hello to .* \| epoll=false$/, withAgent.stderr);
+    assert.ok(!withAgent.stderr.includes('[devlane-agent]'), withAgent.stderr);
+    // Without the agent: epoll is there to be used, and Netty's resolver asks the machine's DNS, which knows no cluster names.
+    const without = await run(jdk.java, ['-jar', nettyJar, url, 'reactor'], baseEnv());
+    assert.equal(without.stdout, 'failed java.net.UnknownHostException | epoll=true');
+    // A program that chose its transport keeps it: the agent leaves the property as set (a local
+    // address that refuses at once: epoll connections to the cluster are beyond the agent's reach).
+    const chosen = await run(jdk.java, [...(cfg.vmArgs as string[]), '-Dio.netty.transport.noNative=false', '-jar', nettyJar, 'http://127.0.0.1:1/', 'reactor'], baseEnv(env));
+    assert.match(chosen.stdout, /^failed .* \| epoll=true$/, chosen.stderr);
+  });
+
   test(`${jdk.name}: without ${JAVA_AGENT_ENV} the agent installs no credentials and the tunnel refuses the JVM; a malformed value is refused without being printed`, async () => {
     const ep = controller!.endpoints!;
     const inert = await javaAsInjected(jdk.java, ep, ['http', url], (env) => delete env[JAVA_AGENT_ENV]);

@@ -41,7 +41,13 @@ import java.util.function.UnaryOperator;
  *       client sends the name and the bastion resolves it;
  *   <li>SocketChannel.connect to a stand-in address (or an unresolved cluster name) connects to a
  *       loopback port in this JVM that carries the connection through the tunnel's SOCKS proxy,
- *       so the channel stays an ordinary channel for selectors and non-blocking code.
+ *       so the channel stays an ordinary channel for selectors and non-blocking code;
+ *   <li>Netty's own DNS resolver (DnsNameResolver, Reactor Netty's and so Spring WebClient's
+ *       default), which asks the nameservers over UDP and never calls InetAddress, gets the same
+ *       stand-in address for a cluster name: it answers IP literals itself;
+ *   <li>Netty's native transports (epoll, kqueue) connect in C, out of the agent's reach, so the
+ *       agent sets {@code io.netty.transport.noNative=true} unless the program set it itself:
+ *       Netty then uses NIO, which the agent routes. Reactor Netty on Linux brings epoll along.
  * </ul>
  *
  * Each loopback port accepts only the channels it was handed out to (their local ports), so other
@@ -53,6 +59,10 @@ final class ClusterNames {
   private static final String HOOK = "java/net/DevlaneNetHook";
   private static final String[] DEFAULT_DOMAINS = {"cluster.local", "svc"};
   private static final int CONNECT_TIMEOUT_MS = 20_000;
+  static final String NETTY_RESOLVER = "io/netty/resolver/dns/DnsNameResolver";
+  /** Both of DnsNameResolver's entries (4.1 and 4.2): {@code (inetHost, additionals, promise, cache)}. */
+  private static final String NETTY_RESOLVE_DESC = "(Ljava/lang/String;[Lio/netty/handler/codec/dns/DnsRecord;Lio/netty/util/concurrent/Promise;Lio/netty/resolver/dns/DnsCache;)V";
+  static final String NO_NATIVE = "io.netty.transport.noNative";
 
   private final String socksHost;
   private final int socksPort;
@@ -123,6 +133,12 @@ final class ClusterNames {
       inst.addTransformer(patches, true);
       inst.retransformClasses(InetAddress.class, Socket.class, Class.forName("sun.nio.ch.SocketChannelImpl"));
       if (patches.failed != null) System.err.println("[devlane-agent] " + patches.failed + " is not as expected; it is not routed through the tunnel");
+      // Netty is patched as it loads; attached to a running JVM, it may have loaded already.
+      String resolver = NETTY_RESOLVER.replace('/', '.');
+      for (Class<?> c : inst.getAllLoadedClasses()) {
+        if (c.getName().equals(resolver)) inst.retransformClasses(c);
+      }
+      if (System.getProperty(NO_NATIVE) == null) System.setProperty(NO_NATIVE, "true");
     } catch (Exception | LinkageError e) {
       inst.removeTransformer(patches);
       System.err.println("[devlane-agent] cluster names and NIO are not routed through the tunnel (" + e.getClass().getName() + ")");
@@ -381,7 +397,8 @@ final class ClusterNames {
 
     @Override
     public byte[] transform(Module module, ClassLoader loader, String className, Class<?> redefined, ProtectionDomain domain, byte[] bytes) {
-      if (loader != null || className == null) return null;
+      if (className == null) return null;
+      if (loader != null) return className.equals(NETTY_RESOLVER) ? nettyResolver(bytes) : null;
       MethodPrefix.Spec spec;
       switch (className) {
         case "java/net/InetAddress":
@@ -404,6 +421,29 @@ final class ClusterNames {
         failed = className.replace('/', '.') + "." + spec.name;
         return null;
       }
+    }
+
+    /**
+     * {@code inetHost = DevlaneNetHook.host(inetHost)} in front of doResolve and doResolveAll, in
+     * whichever class loader (and however many) Netty comes. A Netty whose methods differ keeps
+     * its own resolution, said once on stderr, as for the JDK's classes.
+     */
+    private static byte[] nettyResolver(byte[] bytes) {
+      byte[] out = bytes;
+      for (String method : new String[] {"doResolve", "doResolveAll"}) {
+        byte[] patched;
+        try {
+          patched = MethodPrefix.apply(out, new MethodPrefix.Spec(method, NETTY_RESOLVE_DESC, new int[] {1}, 1, HOOK, "host", "(Ljava/lang/String;)Ljava/lang/String;"));
+        } catch (IOException | RuntimeException e) {
+          patched = null;
+        }
+        if (patched == null) {
+          System.err.println("[devlane-agent] " + NETTY_RESOLVER.replace('/', '.') + "." + method + " is not as expected; names it resolves are not routed through the tunnel");
+          return out == bytes ? null : out;
+        }
+        out = patched;
+      }
+      return out;
     }
   }
 }

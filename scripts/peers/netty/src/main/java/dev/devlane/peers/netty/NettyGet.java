@@ -22,9 +22,17 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-/** GET the URL with Netty (NIO transport, default resolver); prints "ok STATUS BODY" or "failed EXCEPTION". */
+/**
+ * GET the URL with Netty (NIO transport, default resolver); prints "ok STATUS BODY" or "failed
+ * EXCEPTION". {@code URL reactor}: the same with Reactor Netty (ReactorGet).
+ */
 public final class NettyGet {
   public static void main(String[] args) throws Exception {
+    if (args.length > 1 && args[1].equals("reactor")) {
+      System.out.print(ReactorGet.get(args[0]));
+      // Reactor Netty's shared event loops outlive the request: end the JVM here.
+      System.exit(0);
+    }
     URI uri = URI.create(args[0]);
     CompletableFuture<String> result = new CompletableFuture<>();
     EventLoopGroup group = new NioEventLoopGroup(1);
