@@ -31,8 +31,6 @@ export class OutageWatch implements Disposable {
   private wasOn = false;
   private downSince: number | undefined;
   private alerted = false;
-  /** The outage's length the `down` alert gave, which `back` never undercuts. */
-  private alertedAfterMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private last: TunnelSnapshot = { state: 'off' };
 
@@ -47,7 +45,7 @@ export class OutageWatch implements Disposable {
     this.last = s;
     switch (s.state) {
       case 'on': {
-        if (this.alerted && this.downSince !== undefined) this.alert({ kind: 'back', afterMs: Math.max(this.alertedAfterMs, this.now() - this.downSince) });
+        if (this.alerted && this.downSince !== undefined) this.alert({ kind: 'back', afterMs: this.now() - this.downSince });
         this.wasOn = true;
         this.clearOutage();
         return;
@@ -63,11 +61,13 @@ export class OutageWatch implements Disposable {
           this.timer = undefined;
           if (this.downSince === undefined) return;
           this.alerted = true;
-          this.alertedAfterMs = after;
           const detail = this.last.detail;
           // Timers run on the event loop's cached clock and may fire a millisecond before `now` says
-          // the delay has passed; the delay has passed all the same.
-          this.alert({ kind: 'down', forMs: Math.max(after, this.now() - this.downSince), ...(detail ? { detail } : {}) });
+          // the delay has passed; it has passed all the same, so the outage began at least that long
+          // ago (which `back` then counts from too).
+          const at = this.now();
+          this.downSince = Math.min(this.downSince, at - after);
+          this.alert({ kind: 'down', forMs: at - this.downSince, ...(detail ? { detail } : {}) });
         }, after);
         this.timer.unref?.();
         return;
