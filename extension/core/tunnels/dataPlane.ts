@@ -37,6 +37,9 @@ export interface DataPlaneOptions {
  * behind a flag that other V8 versions reject at start-up, so the flag goes to exactly that one.
  */
 export function dataPlaneNodeFlags(runtime: { v8: string; hasTransfer: boolean } | undefined): string[] {
+  // A 1 MiB young generation (V8 lets it grow to 16 MiB): ssh2's JS cipher path makes short-lived
+  // objects for every packet, and at full speed V8 grows the young generation to its maximum
+  // and keeps it. Measured after 3 GiB through the tunnel: V8 heap 46 → 19 MB.
   const flags = ['--max-semi-space-size=1'];
   if (runtime && !runtime.hasTransfer && runtime.v8.startsWith('11.3.')) flags.push('--harmony-rab-gsab-transfer');
   return flags;
@@ -198,9 +201,6 @@ export class DataPlaneClient implements Disposable {
     if (!cmd) throw new DevlaneError('internal', 'No command to start the tunnel service.');
     const out = fs.openSync(this.logFile, 'a', 0o600);
     try {
-      // A 1 MiB young generation (V8 lets it grow to 16 MiB): ssh2's JS cipher path makes short-lived
-      // objects for every packet, and at full speed V8 grows the young generation to its maximum
-      // and keeps it. Measured after 3 GiB through the tunnel: V8 heap 46 → 19 MB.
       const flags = dataPlaneNodeFlags(cmd === process.execPath ? thisRuntime() : undefined);
       const child = spawn(cmd, [...flags, ...args, '--socket', this.socketPath, '--grace-ms', String(this.opts.graceMs ?? 30_000)], {
         detached: true,
