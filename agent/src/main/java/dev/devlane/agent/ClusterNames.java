@@ -59,10 +59,10 @@ final class ClusterNames {
   private static final String HOOK = "java/net/DevlaneNetHook";
   private static final String[] DEFAULT_DOMAINS = {"cluster.local", "svc"};
   private static final int CONNECT_TIMEOUT_MS = 20_000;
-  static final String NETTY_RESOLVER = "io/netty/resolver/dns/DnsNameResolver";
+  private static final String NETTY_RESOLVER = "io/netty/resolver/dns/DnsNameResolver";
   /** Both of DnsNameResolver's entries (4.1 and 4.2): {@code (inetHost, additionals, promise, cache)}. */
   private static final String NETTY_RESOLVE_DESC = "(Ljava/lang/String;[Lio/netty/handler/codec/dns/DnsRecord;Lio/netty/util/concurrent/Promise;Lio/netty/resolver/dns/DnsCache;)V";
-  static final String NO_NATIVE = "io.netty.transport.noNative";
+  private static final String NO_NATIVE = "io.netty.transport.noNative";
 
   private final String socksHost;
   private final int socksPort;
@@ -116,8 +116,11 @@ final class ClusterNames {
     return new ClusterNames(host, port, list.isEmpty() ? DEFAULT_DOMAINS : list.toArray(new String[0]));
   }
 
-  /** Installs the hooks; one stderr line (no values) when the JDK's classes are not as expected. */
-  static void install(Instrumentation inst, String value) {
+  /**
+   * Installs the hooks; one stderr line (no values) when the JDK's classes are not as expected.
+   * {@code attached}: into a running JVM (agentmain), where Netty may have loaded already.
+   */
+  static void install(Instrumentation inst, String value, boolean attached) {
     ClusterNames names = parse(value);
     if (names == null) {
       System.err.println("[devlane-agent] " + ENV + " is not in the expected form; cluster names and NIO are not routed through the tunnel");
@@ -133,10 +136,12 @@ final class ClusterNames {
       inst.addTransformer(patches, true);
       inst.retransformClasses(InetAddress.class, Socket.class, Class.forName("sun.nio.ch.SocketChannelImpl"));
       if (patches.failed != null) System.err.println("[devlane-agent] " + patches.failed + " is not as expected; it is not routed through the tunnel");
-      // Netty is patched as it loads; attached to a running JVM, it may have loaded already.
-      String resolver = NETTY_RESOLVER.replace('/', '.');
-      for (Class<?> c : inst.getAllLoadedClasses()) {
-        if (c.getName().equals(resolver)) inst.retransformClasses(c);
+      // Netty is patched as it loads; only a JVM attached to can have loaded it before.
+      if (attached) {
+        String resolver = NETTY_RESOLVER.replace('/', '.');
+        for (Class<?> c : inst.getAllLoadedClasses()) {
+          if (c.getName().equals(resolver)) inst.retransformClasses(c);
+        }
       }
       if (System.getProperty(NO_NATIVE) == null) System.setProperty(NO_NATIVE, "true");
     } catch (Exception | LinkageError e) {

@@ -25,19 +25,19 @@ public final class DevlaneAgent {
 
   /** Started with {@code -javaagent}: the way Devlane runs it. */
   public static void premain(String options, Instrumentation inst) {
-    start(inst);
+    start(inst, false);
   }
 
   /** Attached to a running JVM: the same, so a JVM started without it can still be given the tunnel. */
   public static void agentmain(String options, Instrumentation inst) {
-    start(inst);
+    start(inst, true);
   }
 
-  private static void start(Instrumentation inst) {
+  private static void start(Instrumentation inst, boolean attached) {
     String tunnel = System.getenv(ClusterNames.ENV);
     if (tunnel != null && !tunnel.isEmpty()) {
       try {
-        ClusterNames.install(inst, tunnel);
+        ClusterNames.install(inst, tunnel, attached);
       } catch (Throwable e) {
         System.err.println("[devlane-agent] cluster names and NIO are not routed through the tunnel (" + e.getClass().getName() + ")");
       }
