@@ -327,11 +327,16 @@ test('the environment run sessions and the tunnel terminal get works as it is, f
  * vmArgs and env injectProxy gives a `java` configuration (the user's env here: PATH and HOME).
  */
 function javaAsInjected(java: string, ep: ProxyEndpoints, args: readonly string[], tweak: (env: Record<string, string>) => void = () => undefined): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runInjected(java, ep, [agentProbe, ...args], tweak);
+}
+
+/** Any program (`-jar …`, after JVM options of its own) with the vmArgs and env injectProxy gives. */
+function runInjected(java: string, ep: ProxyEndpoints, program: readonly string[], tweak: (env: Record<string, string>) => void = () => undefined): Promise<{ code: number; stdout: string; stderr: string }> {
   const cfg = injectProxy({ type: 'java', name: 'probe', request: 'launch', vmArgs: [], env: {} }, ep, agentJar);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(cfg.env ?? {})) if (typeof v === 'string') env[k] = v;
   tweak(env);
-  return run(java, [...(cfg.vmArgs as string[]), agentProbe, ...args], baseEnv(env));
+  return run(java, [...(cfg.vmArgs as string[]), ...program], baseEnv(env));
 }
 
 for (const jdk of JDKS) {
@@ -395,11 +400,7 @@ for (const jdk of JDKS) {
   });
 
   test(`${jdk.name}: a real Netty client (NIO transport, its default resolver) reaches the cluster name through the authenticating tunnel with the injected agent, and not without it`, async () => {
-    const ep = controller!.endpoints!;
-    const cfg = injectProxy({ type: 'java', vmArgs: [] }, ep, agentJar);
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(cfg.env ?? {})) if (typeof v === 'string') env[k] = v;
-    const withAgent = await run(jdk.java, [...(cfg.vmArgs as string[]), '-jar', nettyJar, url], baseEnv(env));
+    const withAgent = await runInjected(jdk.java, controller!.endpoints!, ['-jar', nettyJar, url]);
     assert.equal(withAgent.code, 0, withAgent.stderr);
     assert.match(withAgent.stdout, /^ok 200 inventory says hello to /, withAgent.stderr);
     assert.ok(!withAgent.stderr.includes('[devlane-agent]'), withAgent.stderr);
@@ -409,10 +410,7 @@ for (const jdk of JDKS) {
 
   test(`${jdk.name}: Reactor Netty's HttpClient (Spring WebClient's engine: Netty's own DNS resolver, epoll on Linux) reaches the cluster name through the tunnel with the injected agent, and not without it`, async () => {
     const ep = controller!.endpoints!;
-    const cfg = injectProxy({ type: 'java', vmArgs: [] }, ep, agentJar);
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(cfg.env ?? {})) if (typeof v === 'string') env[k] = v;
-    const withAgent = await run(jdk.java, [...(cfg.vmArgs as string[]), '-jar', nettyJar, url, 'reactor'], baseEnv(env));
+    const withAgent = await runInjected(jdk.java, ep, ['-jar', nettyJar, url, 'reactor']);
     assert.equal(withAgent.code, 0, withAgent.stderr);
     // The agent turned the native transport off, so the connection went through NIO, which it routes.
     assert.match(withAgent.stdout, /^ok 200 inventory says hello to .* \| epoll=false$/, withAgent.stderr);
@@ -422,7 +420,7 @@ for (const jdk of JDKS) {
     assert.equal(without.stdout, 'failed java.net.UnknownHostException | epoll=true');
     // A program that chose its transport keeps it: the agent leaves the property as set (a local
     // address that refuses at once: epoll connections to the cluster are beyond the agent's reach).
-    const chosen = await run(jdk.java, [...(cfg.vmArgs as string[]), '-Dio.netty.transport.noNative=false', '-jar', nettyJar, 'http://127.0.0.1:1/', 'reactor'], baseEnv(env));
+    const chosen = await runInjected(jdk.java, ep, ['-Dio.netty.transport.noNative=false', '-jar', nettyJar, 'http://127.0.0.1:1/', 'reactor']);
     assert.match(chosen.stdout, /^failed .* \| epoll=true$/, chosen.stderr);
   });
 
