@@ -8,16 +8,18 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { VsCode, repoRoot } from '../test/vscode/support/codeServer';
 import { waitFor } from '../test/support/wait';
+import { runBench, type Teardown } from './support/teardown';
 
 const runs = Number(process.env.DEVLANE_BENCH_RUNS ?? 3);
 
-async function main(): Promise<void> {
+async function main(t: Teardown): Promise<void> {
   const pack = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'package.mjs')], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
   if (pack.status !== 0) throw new Error('packaging failed');
   const times: number[] = [];
   const loads: number[] = [];
   for (let i = 0; i < runs; i++) {
     const vs = await VsCode.start(`bench-activation-${i}`, { env: { KUBECONFIG: path.join(repoRoot, 'no-such-kubeconfig') } });
+    const closeVs = t.defer('code-server and Chromium', () => vs.close());
     try {
       await vs.page.locator('.activitybar .action-item a[aria-label^="Devlane"]').click();
       const ms = await waitFor('the activation log line', () => {
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
       loads.push(ms[1]);
       console.error(`run ${i + 1}: activate() ${ms[0]} ms, bundle evaluation ${ms[1]} ms`);
     } finally {
-      await vs.close();
+      await closeVs();
     }
   }
   times.sort((a, b) => a - b);
@@ -46,7 +48,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ bench: 'activation', devlane: median, target: 30, ratio: Number((median / 30).toFixed(3)), unit: 'ms', runs: times }));
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

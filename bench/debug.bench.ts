@@ -27,6 +27,7 @@ import { ServerClock } from '../extension/core/clones/serverClock';
 import { ownerIdentity } from '../extension/core/clones/spec/identity';
 import { prepareLaunch } from '../extension/debug/launch';
 import { launchTargetEnv } from '../debug-adapter/dap/types';
+import { runBench, type Teardown } from './support/teardown';
 
 const steps = 15;
 const mainJava = path.join(fixtureSourceRoot, 'demo/Main.java');
@@ -43,8 +44,9 @@ interface Figures {
 
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-async function devlane(classesDir: string, adapterFile: string): Promise<Figures> {
+async function devlane(t: Teardown, classesDir: string, adapterFile: string): Promise<Figures> {
   const jvm = await startJvm({ classesDir, mainClass: 'demo.Main', args: ['gate', '200'], suspend: false });
+  const stopJvm = t.defer('the local JVM', () => jvm.dispose());
   const dc = await startClient(adapterFile);
   try {
     await jvm.waitForOutput('ready');
@@ -83,15 +85,17 @@ async function devlane(classesDir: string, adapterFile: string): Promise<Figures
     return { attachMs, hitToVariablesMs, stepP50Ms: p50(times), stack200Ms, frames: all.body.stackFrames.length };
   } finally {
     await dc.stop().catch(() => undefined);
-    await jvm.dispose();
+    await stopJvm();
   }
 }
 
-async function jdbPeer(classesDir: string): Promise<Figures> {
+async function jdbPeer(t: Teardown, classesDir: string): Promise<Figures> {
   const jvm = await startJvm({ classesDir, mainClass: 'demo.Main', args: ['gate', '200'], suspend: false });
+  const stopJvm = t.defer('the local JVM', () => jvm.dispose());
   await jvm.waitForOutput('ready');
   const t0 = performance.now();
   const proc = spawn('jdb', ['-attach', `127.0.0.1:${jvm.port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const stopJdb = t.defer('jdb', () => proc.kill('SIGKILL'));
   const jdb = new Jdb(proc);
   try {
     await jdb.attached();
@@ -120,8 +124,8 @@ async function jdbPeer(classesDir: string): Promise<Figures> {
     const frames = where.split('\n').filter((l) => /^\s*\[\d+\]/.test(l)).length;
     return { attachMs, hitToVariablesMs, stepP50Ms: p50(times), stack200Ms, frames };
   } finally {
-    proc.kill('SIGKILL');
-    await jvm.dispose();
+    await stopJdb();
+    await stopJvm();
   }
 }
 
@@ -136,9 +140,10 @@ function order(port: number): Promise<number> {
 
 type ClusterFigures = Omit<Figures, 'stack200Ms' | 'frames'>;
 
-async function clusterRun(): Promise<{ ours: ClusterFigures; peer: ClusterFigures }> {
+async function clusterRun(t: Teardown, adapter: { readonly file: string }): Promise<{ ours: ClusterFigures; peer: ClusterFigures }> {
   const { kc, kubeconfigPath } = await testCluster();
   const ns = await testNamespace(kc, 'dbgbench');
+  const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());
   try {
     const pod = 'orders-debug';
     await kc.makeApiClient(CoreV1Api).createNamespacedPod({
@@ -165,7 +170,6 @@ async function clusterRun(): Promise<{ ours: ClusterFigures; peer: ClusterFigure
     await waitForPodReady(kc, ns.name, pod);
     const app = await forwardToPod(kc, ns.name, pod, 8080);
     const jdwp = await forwardToPod(kc, ns.name, pod, 5005);
-    const adapter = await bundleAdapter();
     try {
       const runOurs = async (): Promise<ClusterFigures> => {
         const dc = await startClient(adapter.file);
@@ -205,6 +209,7 @@ async function clusterRun(): Promise<{ ours: ClusterFigures; peer: ClusterFigure
       const runPeer = async (): Promise<ClusterFigures> => {
         const t0 = performance.now();
         const proc = spawn('jdb', ['-attach', `127.0.0.1:${jdwp.port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+        const stopJdb = t.defer('jdb', () => proc.kill('SIGKILL'));
         const jdb = new Jdb(proc);
         try {
           await jdb.attached();
@@ -227,7 +232,7 @@ async function clusterRun(): Promise<{ ours: ClusterFigures; peer: ClusterFigure
           await done;
           return { attachMs, hitToVariablesMs, stepP50Ms: p50(times) };
         } finally {
-          proc.kill('SIGKILL');
+          await stopJdb();
         }
       };
       // The agent listens again after each debugger leaves (same port inside the pod).
@@ -240,12 +245,11 @@ async function clusterRun(): Promise<{ ours: ClusterFigures; peer: ClusterFigure
       const peer = await runPeer();
       return { ours, peer };
     } finally {
-      adapter.dispose();
       await app.close();
       await jdwp.close();
     }
   } finally {
-    await ns.dispose();
+    await deleteNs();
   }
 }
 
@@ -254,11 +258,12 @@ async function clusterRun(): Promise<{ ours: ClusterFigures; peer: ClusterFigure
  * again (the adapter's connections break at an API-server relay), against what a jdb user does by
  * hand once the JVM listens again: a new port-forward, jdb -attach, stop at.
  */
-async function reattachRun(): Promise<{ oursMs: number[]; peerMs: number[] }> {
+async function reattachRun(t: Teardown, adapter: { readonly file: string }): Promise<{ oursMs: number[]; peerMs: number[] }> {
   const { kc, kubeconfigPath } = await testCluster();
   const ns = await testNamespace(kc, 'dbgrbench');
+  const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());
   const proxy = await startApiProxy(kubeconfigPath);
-  const adapter = await bundleAdapter();
+  const closeProxy = t.defer('the API-server relay', () => proxy.close());
   try {
     const pod = 'orders-reattach';
     await kc.makeApiClient(CoreV1Api).createNamespacedPod({
@@ -309,21 +314,21 @@ async function reattachRun(): Promise<{ oursMs: number[]; peerMs: number[] }> {
       const t0 = performance.now();
       const fwd = await forwardToPod(kc, ns.name, pod, 5005);
       const proc = spawn('jdb', ['-attach', `127.0.0.1:${fwd.port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const stopJdb = t.defer('jdb', () => proc.kill('SIGKILL'));
       const jdb = new Jdb(proc);
       try {
         await jdb.attached();
         await jdb.set(`stop at dev.devlane.shop.orders.OrdersApp:${ordersLine}`);
         peerMs.push(performance.now() - t0);
       } finally {
-        proc.kill('SIGKILL');
+        await stopJdb();
         await fwd.close();
       }
     }
     return { oursMs, peerMs };
   } finally {
-    adapter.dispose();
-    await proxy.close();
-    await ns.dispose();
+    await closeProxy();
+    await deleteNs();
   }
 }
 
@@ -346,11 +351,12 @@ async function waitForJdwp(port: number): Promise<void> {
 
 
 /** F5 (launch) on an existing clone, through the same code the extension runs, against jdb by hand. */
-async function launchRun(): Promise<{ reuseMs: number; peerMs: number; redeployMs: number }> {
+async function launchRun(t: Teardown, adapter: { readonly file: string }): Promise<{ reuseMs: number; peerMs: number; redeployMs: number }> {
   const { kc, kubeconfigPath } = await testCluster();
   const ns = await testNamespace(kc, 'dbglbench');
+  const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-launch-bench-'));
-  const adapter = await bundleAdapter();
+  const removeWs = t.defer(ws, () => fs.rmSync(ws, { recursive: true, force: true }));
   try {
     const mainClass = 'dev.devlane.shop.orders.OrdersApp';
     await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
@@ -401,13 +407,14 @@ async function launchRun(): Promise<{ reuseMs: number; peerMs: number; redeployM
       const t0 = performance.now();
       const fwd = await forwardToPod(kc, first.namespace, first.pod, first.port);
       const proc = spawn('jdb', ['-attach', `127.0.0.1:${fwd.port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const stopJdb = t.defer('jdb', () => proc.kill('SIGKILL'));
       const jdb = new Jdb(proc);
       try {
         await jdb.attached();
         await jdb.set(`stop at ${mainClass}:${ordersLine}`);
         return performance.now() - t0;
       } finally {
-        proc.kill('SIGKILL');
+        await stopJdb();
         await fwd.close();
       }
     };
@@ -425,42 +432,35 @@ async function launchRun(): Promise<{ reuseMs: number; peerMs: number; redeployM
     const redeployMs = await f5();
     return { reuseMs: p50(reuse), peerMs: p50(peers), redeployMs };
   } finally {
-    adapter.dispose();
-    fs.rmSync(ws, { recursive: true, force: true });
-    await ns.dispose();
+    await removeWs();
+    await deleteNs();
   }
 }
 
-async function main(): Promise<void> {
+async function main(t: Teardown): Promise<void> {
   const fx = compileFixtures();
+  t.defer('the compiled fixtures', () => fx.dispose());
   const adapter = await bundleAdapter();
-  try {
-    // One warm-up run each so neither side pays for cold class loading in the figures.
-    await devlane(fx.classesDir, adapter.file);
-    await jdbPeer(fx.classesDir);
-    const ours = await devlane(fx.classesDir, adapter.file);
-    const peer = await jdbPeer(fx.classesDir);
-    const line = (bench: string, d: number, p: number, extra: Record<string, unknown> = {}) =>
-      console.log(JSON.stringify({ bench, devlane: Math.round(d * 10) / 10, peer: Math.round(p * 10) / 10, ratio: Math.round((d / p) * 100) / 100, unit: 'ms', ...extra }));
-    line('debug-attach-verified', ours.attachMs, peer.attachMs, { target: 'local JVM' });
-    line('debug-hit-stack-variables', ours.hitToVariablesMs, peer.hitToVariablesMs);
-    line('debug-step-over-p50', ours.stepP50Ms, peer.stepP50Ms, { steps });
-    line('debug-stack-200', ours.stack200Ms, peer.stack200Ms, { framesDevlane: ours.frames, framesPeer: peer.frames });
-    const c = await clusterRun();
-    line('debug-cluster-attach-verified', c.ours.attachMs, c.peer.attachMs, { target: 'test cluster pod via port-forward' });
-    line('debug-cluster-hit-stack-variables', c.ours.hitToVariablesMs, c.peer.hitToVariablesMs);
-    line('debug-cluster-step-over-p50', c.ours.stepP50Ms, c.peer.stepP50Ms, { steps: clusterSteps });
-    const r = await reattachRun();
-    line('debug-forward-dropped-reattached-p50', p50(r.oursMs), p50(r.peerMs), { target: 'drop → re-attached with breakpoints (automatic, incl. 300 ms back-off) vs new port-forward + jdb attach + stop at (by hand, not counting noticing the drop)', drops: r.oursMs.length });
-    const l = await launchRun();
-    line('debug-launch-existing-clone-verified', l.reuseMs, l.peerMs, { target: 'F5 launch on an existing clone (no deploy) vs port-forward + jdb attach + stop at', devlaneWithUnchangedDeployMs: Math.round(l.redeployMs) });
-  } finally {
-    adapter.dispose();
-    fx.dispose();
-  }
+  t.defer('the adapter bundle', () => adapter.dispose());
+  // One warm-up run each so neither side pays for cold class loading in the figures.
+  await devlane(t, fx.classesDir, adapter.file);
+  await jdbPeer(t, fx.classesDir);
+  const ours = await devlane(t, fx.classesDir, adapter.file);
+  const peer = await jdbPeer(t, fx.classesDir);
+  const line = (bench: string, d: number, p: number, extra: Record<string, unknown> = {}) =>
+    console.log(JSON.stringify({ bench, devlane: Math.round(d * 10) / 10, peer: Math.round(p * 10) / 10, ratio: Math.round((d / p) * 100) / 100, unit: 'ms', ...extra }));
+  line('debug-attach-verified', ours.attachMs, peer.attachMs, { target: 'local JVM' });
+  line('debug-hit-stack-variables', ours.hitToVariablesMs, peer.hitToVariablesMs);
+  line('debug-step-over-p50', ours.stepP50Ms, peer.stepP50Ms, { steps });
+  line('debug-stack-200', ours.stack200Ms, peer.stack200Ms, { framesDevlane: ours.frames, framesPeer: peer.frames });
+  const c = await clusterRun(t, adapter);
+  line('debug-cluster-attach-verified', c.ours.attachMs, c.peer.attachMs, { target: 'test cluster pod via port-forward' });
+  line('debug-cluster-hit-stack-variables', c.ours.hitToVariablesMs, c.peer.hitToVariablesMs);
+  line('debug-cluster-step-over-p50', c.ours.stepP50Ms, c.peer.stepP50Ms, { steps: clusterSteps });
+  const r = await reattachRun(t, adapter);
+  line('debug-forward-dropped-reattached-p50', p50(r.oursMs), p50(r.peerMs), { target: 'drop → re-attached with breakpoints (automatic, incl. 300 ms back-off) vs new port-forward + jdb attach + stop at (by hand, not counting noticing the drop)', drops: r.oursMs.length });
+  const l = await launchRun(t, adapter);
+  line('debug-launch-existing-clone-verified', l.reuseMs, l.peerMs, { target: 'F5 launch on an existing clone (no deploy) vs port-forward + jdb attach + stop at', devlaneWithUnchangedDeployMs: Math.round(l.redeployMs) });
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

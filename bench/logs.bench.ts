@@ -21,6 +21,7 @@ import { silentLogger } from '../extension/core/log';
 import { webviewHtml } from '../webview/protocol/html';
 import { binaryDir, repoRoot } from '../cluster/paths';
 import { testCluster, testNamespace, waitForPodReady } from '../test/support/cluster';
+import { runBench, type Teardown } from './support/teardown';
 import { waitFor } from '../test/support/wait';
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
@@ -115,9 +116,10 @@ async function benchRender(file: string, page: Page, n: number): Promise<{ first
   return { firstPaintMs, linesPerSec, filterMs };
 }
 
-async function benchEndToEnd(page: Page, file: string, n: number): Promise<{ devlane: number; received: number; peer: number }> {
+async function benchEndToEnd(t: Teardown, page: Page, file: string, n: number): Promise<{ devlane: number; received: number; peer: number }> {
   const { kc, kubeconfigPath } = await testCluster();
   const ns = await testNamespace(kc, 'bench-logs');
+  const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());
   try {
     const core = kc.makeApiClient(CoreV1Api);
     // Writes N lines at once and stays up, so a follow has a live stream to read.
@@ -181,40 +183,34 @@ async function benchEndToEnd(page: Page, file: string, n: number): Promise<{ dev
     await follow.dispose();
     return { devlane: n / (devMs / 1000), received: n / (receivedMs / 1000), peer: n / (peerMs / 1000) };
   } finally {
-    await ns.dispose();
+    await deleteNs();
   }
 }
 
-async function main(): Promise<void> {
+async function main(t: Teardown): Promise<void> {
   const model = benchModel(500_000);
   emit({ bench: 'logs-model', devlane: Math.round(model), unit: 'lines/s' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-bench-logs-'));
+  t.defer(dir, () => fs.rmSync(dir, { recursive: true, force: true }));
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
-  try {
-    const file = await buildPage(dir);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => (m.type() === 'error' ? errors.push(m.text()) : undefined));
-    const r = await benchRender(file, page, 100_000);
-    if (errors.length) throw new Error(`the webview reported errors: ${errors.join('; ')}`);
-    emit({ bench: 'logs-first-paint', devlane: Math.round(r.firstPaintMs), target: 300, unit: 'ms' });
-    emit({ bench: 'logs-render', devlane: Math.round(r.linesPerSec), target: 10_000, unit: 'lines/s' });
-    emit({ bench: 'logs-filter-100k', devlane: Math.round(r.filterMs), unit: 'ms' });
-    if (process.env.BENCH_LOGS_SKIP_CLUSTER !== '1') {
-      const e = await benchEndToEnd(page, file, 100_000);
-      // Received: API server → LogFollow lines, the same work kubectl does. Rendered: on to the page
-      // (here through the Chrome DevTools protocol, the benchmark's stand-in for VS Code's postMessage).
-      emit({ bench: 'logs-follow-received', devlane: Math.round(e.received), peer: Math.round(e.peer), ratio: Number((e.received / e.peer).toFixed(2)), unit: 'lines/s' });
-      emit({ bench: 'logs-follow-rendered', devlane: Math.round(e.devlane), peer: Math.round(e.peer), ratio: Number((e.devlane / e.peer).toFixed(2)), target: 10_000, unit: 'lines/s' });
-    }
-  } finally {
-    await browser.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+  t.defer('Chromium', () => browser.close());
+  const file = await buildPage(dir);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => (m.type() === 'error' ? errors.push(m.text()) : undefined));
+  const r = await benchRender(file, page, 100_000);
+  if (errors.length) throw new Error(`the webview reported errors: ${errors.join('; ')}`);
+  emit({ bench: 'logs-first-paint', devlane: Math.round(r.firstPaintMs), target: 300, unit: 'ms' });
+  emit({ bench: 'logs-render', devlane: Math.round(r.linesPerSec), target: 10_000, unit: 'lines/s' });
+  emit({ bench: 'logs-filter-100k', devlane: Math.round(r.filterMs), unit: 'ms' });
+  if (process.env.BENCH_LOGS_SKIP_CLUSTER !== '1') {
+    const e = await benchEndToEnd(t, page, file, 100_000);
+    // Received: API server → LogFollow lines, the same work kubectl does. Rendered: on to the page
+    // (here through the Chrome DevTools protocol, the benchmark's stand-in for VS Code's postMessage).
+    emit({ bench: 'logs-follow-received', devlane: Math.round(e.received), peer: Math.round(e.peer), ratio: Number((e.received / e.peer).toFixed(2)), unit: 'lines/s' });
+    emit({ bench: 'logs-follow-rendered', devlane: Math.round(e.devlane), peer: Math.round(e.peer), ratio: Number((e.devlane / e.peer).toFixed(2)), target: 10_000, unit: 'lines/s' });
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -31,6 +31,7 @@ import { createBastion } from '../test/integration/tunnels/support/bastion';
 import { socksConnect } from '../test/integration/tunnels/support/clients';
 import { bundleOptions, bundledDataPlane, startDataPlane } from '../test/integration/tunnels/support/dataPlane';
 import { waitFor } from '../test/support/wait';
+import { runBench, type Teardown } from './support/teardown';
 
 const GiB = 1024 ** 3;
 const bytes = Number(process.env.BENCH_TUNNEL_BYTES ?? GiB);
@@ -198,27 +199,10 @@ async function startFloor(dir: string, host: string, keyFile: string): Promise<{
   return { proc, port };
 }
 
-async function main(): Promise<void> {
+async function main(t: Teardown): Promise<void> {
   const b = await createBastion();
-  let dp: ReturnType<typeof startDataPlane> | undefined;
-  let ssh: ChildProcess | undefined;
-  let floorProc: ChildProcess | undefined;
+  t.defer('the bastion and cloud network namespaces and sshd', () => b.close());
   console.error(`load average at start: ${os.loadavg().map(round).join(' ')} (${os.cpus().length} CPUs)`);
-  // Stopped with Ctrl-C or kill: the namespaces, sshd and the proxies go too (finally blocks do not run then).
-  let cleaning: Promise<void> | undefined;
-  const cleanUp = () =>
-    (cleaning ??= (async () => {
-      ssh?.kill();
-      floorProc?.kill();
-      await dp?.close().catch(() => undefined);
-      await b.close();
-    })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      console.error(`${signal}: cleaning up`);
-      void cleanUp().finally(() => process.exit(130));
-    });
-  }
   try {
     // The data plane is spawned the way the extension spawns it (DataPlaneClient: its node flags and
     // allocator settings); BENCH_NODE_FLAGS adds flags to compare.
@@ -226,7 +210,8 @@ async function main(): Promise<void> {
     const bundle = process.env.BENCH_TUNNEL_DATAPLANE ?? built;
     if (process.env.BENCH_TUNNEL_DATAPLANE) console.error(`data plane: ${bundle}`);
     if (process.env.BENCH_TUNNEL_NATIVE === '1') console.error('data plane uses ssh2\'s native crypto binding');
-    dp = startDataPlane({}, { graceMs: 10_000, command: [node!, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), bundle!] });
+    const dp = startDataPlane({}, { graceMs: 10_000, command: [node!, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), bundle!] });
+    t.defer('the data plane', () => dp.close());
     await b.startSshd();
     const kh = path.join(b.dir, 'known_hosts');
     fs.writeFileSync(kh, `${b.knownHostsLine}\n`);
@@ -249,14 +234,15 @@ async function main(): Promise<void> {
     // BENCH_TUNNEL_PEER_CIPHER=chacha20-poly1305@openssh.com gives the old comparison.
     const peerCipher = process.env.BENCH_TUNNEL_PEER_CIPHER ?? process.env.BENCH_TUNNEL_CIPHERS?.split(',')[0] ?? 'aes128-gcm@openssh.com';
     console.error(`ssh -D cipher: ${peerCipher}`);
-    ssh = spawn('ssh', ['-N', '-D', `127.0.0.1:${peerPort}`, '-c', peerCipher, '-i', b.userKey, '-o', `UserKnownHostsFile=${kh}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes', `root@${b.bastionIp}`], { stdio: 'ignore' });
+    const ssh = spawn('ssh', ['-N', '-D', `127.0.0.1:${peerPort}`, '-c', peerCipher, '-i', b.userKey, '-o', `UserKnownHostsFile=${kh}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes', `root@${b.bastionIp}`], { stdio: 'ignore' });
+    t.defer('ssh -D', () => ssh.kill());
     await waitFor('ssh -D to listen', async () => (await socksConnect(peerPort, b.cloudIp, b.cloudPort).then((r) => (r.socket.destroy(), r.reply === 0)).catch(() => false)) || undefined, { timeoutMs: 30_000 });
     const devlane: Side = { name: 'devlane', port: info.socksPort, pid: dp.client.pid! };
     const peer: Side = { name: 'peer', port: peerPort, pid: ssh.pid! };
     let floor: Side | undefined;
     if (withFloor) {
       const f = await startFloor(b.dir, b.bastionIp, b.userKey);
-      floorProc = f.proc;
+      t.defer('the floor proxy', () => f.proc.kill());
       floor = { name: 'floor', port: f.port, pid: f.proc.pid! };
     }
     const sides = [devlane, peer, ...(floor ? [floor] : [])];
@@ -338,11 +324,7 @@ async function main(): Promise<void> {
     line(`tunnel-concurrent-${concurrent}-errors-after-transfers`, dAfter.errors, pAfter.errors, 'errors');
   } finally {
     console.error(`load average at end: ${os.loadavg().map(round).join(' ')}`);
-    await cleanUp();
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+runBench(main);
