@@ -14,6 +14,11 @@ import type { Duplex } from 'node:stream';
  * CHUNKS_OWNED; the SSH transport marks channels whose packets come from a decipher that copies
  * each packet into its own buffer (see ssh/transport.ts). Anything else (agent streams cut from
  * WebSocket messages, native in-place decryption) is left to the collector.
+ *
+ * Uploads make the same garbage the other way: the client socket's reads, and ssh2's plaintext and
+ * encrypted packets. A client chunk may be freed once a stream that copies what is written to it
+ * (COPIES_WRITES: an SSH channel copies each write into packets before the write's callback) has
+ * taken it; the SSH socket frees the packets it has written (ssh/transport.ts).
  */
 export const CHUNKS_OWNED: unique symbol = Symbol('devlane.chunksOwned');
 
@@ -32,10 +37,22 @@ export function ownsChunks(stream: Duplex): boolean {
   return canRelease && (stream as Duplex & { [CHUNKS_OWNED]?: true })[CHUNKS_OWNED] === true;
 }
 
+export const COPIES_WRITES: unique symbol = Symbol('devlane.copiesWrites');
+
+/** Says that this stream is done with a written chunk's memory by the time the write's callback runs. */
+export function markCopiesWrites<T extends Duplex>(stream: T): T {
+  Object.defineProperty(stream, COPIES_WRITES, { value: true });
+  return stream;
+}
+
+export function copiesWrites(stream: Duplex): boolean {
+  return canRelease && (stream as Duplex & { [COPIES_WRITES]?: true })[COPIES_WRITES] === true;
+}
+
 /**
  * Frees a chunk's memory. Chunks in Buffer's shared pool (small ones) are never touched: the
  * pool holds other buffers too.
  */
-export function release(chunk: Buffer): void {
+export function release(chunk: Uint8Array): void {
   if (chunk.buffer.byteLength > Buffer.poolSize) (chunk.buffer as Transferable).transfer(0);
 }

@@ -9,7 +9,7 @@ import { Emitter } from '../../extension/core/events';
 import type { Logger } from '../../extension/core/log';
 import { formatTarget, type Target } from '../protocol/parse';
 import { Reply } from '../protocol/socks5';
-import { markChunksOwned } from '../proxy/chunkRelease';
+import { canRelease, markChunksOwned, markCopiesWrites, release } from '../proxy/chunkRelease';
 import { DialError } from '../proxy/proxyServer';
 import { checkHostKey, fingerprint, keyTypeOf, knownHostsLine, parseKnownHosts, preferKnownAlgorithms } from './knownHosts';
 import type { SshHop } from './sshConfig';
@@ -77,12 +77,16 @@ const PROBE_BIND = 'rtt-probe.devlane.invalid';
 
 const hopName = (h: SshHop) => `${h.user}@${h.hostName}:${h.port}`;
 
-/** Ciphers whose ssh2 deciphers copy every input byte they keep (their output is fresh memory). */
+/**
+ * Ciphers whose ssh2 deciphers copy every input byte they keep (their output is fresh memory), and
+ * whose ciphers write only fresh output or views of a packet buffer of their own that nothing keeps
+ * once encrypted (ssh2 1.17, lib/protocol/crypto.js: AESGCMCipherNative, GenericCipherNative).
+ */
 const COPYING_DECIPHERS: ReadonlySet<string> = new Set(
   ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-gcm', 'aes256-gcm', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'aes128-cbc', 'aes192-cbc', 'aes256-cbc'],
 );
 
-/** Whether ssh2 decrypts each inbound packet into a buffer of its own with this cipher (see sshSocket). */
+/** Whether ssh2 de- or encrypts each packet in a buffer of its own with this cipher (see sshSocket). */
 const copiesPackets = (inboundCipher: string): boolean => !bindingAvailable && COPYING_DECIPHERS.has(inboundCipher);
 
 // One read takes up to this much: OpenSSH reads its socket 256 KiB at a time too.
@@ -100,9 +104,15 @@ const READ_BUFFER_BYTES = 256 * 1024;
  * its MAC), and its optional native binding decrypts in place, so payloads are views of the input.
  * So every read is copied unless `handshake` names a decipher that copies what it keeps (AES-GCM,
  * AES-CTR/CBC with HMAC, without the binding: checked in ssh2 1.17's lib/protocol/crypto.js).
+ *
+ * With such an outbound cipher, every packet written is freed once the kernel has it (chunkRelease.ts):
+ * left to the collector, an upload's packets piled up like a download's (+40 MB RSS for 256 MiB).
+ * Nothing is freed before the first key exchange (ssh2 keeps its KEXINIT to hash it), and small
+ * writes sit in Buffer's shared pool and are never freed.
  */
-function sshSocket(host: string, port: number): { socket: net.Socket; handshake(inboundCipher: string): void } {
+function sshSocket(host: string, port: number): { socket: net.Socket; handshake(inboundCipher: string, outboundCipher: string): void } {
   let reuse = false;
+  let freeWritten = false;
   const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   const sock = net.connect({
     host,
@@ -129,9 +139,18 @@ function sshSocket(host: string, port: number): { socket: net.Socket; handshake(
       sock.cork();
       process.nextTick(uncork);
     }
+    const chunk = args[0];
+    // ssh2 writes with no callback of its own.
+    if (freeWritten && args.length === 1 && chunk instanceof Uint8Array) return write(chunk, () => release(chunk));
     return write(...args);
   }) as typeof sock.write;
-  return { socket: sock, handshake: (cipher) => (reuse = copiesPackets(cipher)) };
+  return {
+    socket: sock,
+    handshake: (inbound, outbound) => {
+      reuse = copiesPackets(inbound);
+      freeWritten = canRelease && copiesPackets(outbound);
+    },
+  };
 }
 
 /**
@@ -224,7 +243,9 @@ export class SshTransport {
             return reject(new DialError(`${formatTarget(target)}: ${err.message}`, code === 1 ? Reply.NotAllowed : code === 2 ? Reply.ConnectionRefused : Reply.GeneralFailure));
           }
           ch.on('error', () => ch.destroy());
-          resolve(this.payloadsCopied.has(last) ? markChunksOwned(quietDestroy(ch)) : quietDestroy(ch));
+          // A channel copies every write into packets before its callback, whatever the cipher.
+          const remote = markCopiesWrites(quietDestroy(ch));
+          resolve(this.payloadsCopied.has(last) ? markChunksOwned(remote) : remote);
         });
       } catch (e) {
         reject(new DialError(e instanceof Error ? e.message : String(e), Reply.NetworkUnreachable));
@@ -316,13 +337,13 @@ export class SshTransport {
     );
   }
 
-  private connectHop(hop: SshHop, sock: Duplex, onHandshake?: (inboundCipher: string) => void): Promise<Client> {
+  private connectHop(hop: SshHop, sock: Duplex, onHandshake?: (inboundCipher: string, outboundCipher: string) => void): Promise<Client> {
     const c = new Client();
     // Every key exchange (rekeys too) says which decipher reads the socket from then on.
     c.on('handshake', (n) => {
       if (copiesPackets(n.sc.cipher)) this.payloadsCopied.add(c);
       else this.payloadsCopied.delete(c);
-      onHandshake?.(n.sc.cipher);
+      onHandshake?.(n.sc.cipher, n.cs.cipher);
     });
     const known = this.readKnownHosts();
     const knownTypes = (() => {

@@ -102,6 +102,39 @@ test('packets are freed as soon as the client has them: 256 MiB through a fresh 
   }
 });
 
+test('uploads too: 256 MiB from the client through a fresh data plane grows its RSS by under 18 MB', { timeout: 120_000 }, async () => {
+  const own = startDataPlane({}, { command: await bundledDataPlane(b.dir) });
+  try {
+    const kh = path.join(b.dir, 'known_hosts');
+    const info = await own.client.request('tunnel.start', {
+      id: 'fresh-upload',
+      hops: [{ alias: 'bastion', hostName: b.bastionIp, port: 22, user: 'root', identityFiles: [b.userKey], identitiesOnly: true }],
+      knownHostsFiles: [kh],
+      socks: { port: 0 },
+    });
+    const pid = own.client.pid!;
+    const before = rssMB(pid);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMB(pid))), 5);
+    const n = 256 * 1024 * 1024;
+    let answer = '';
+    try {
+      const { reply, socket } = await socksConnect(info.socksPort, b.cloudIp, b.cloudPort);
+      assert.equal(reply, 0);
+      socket.write(`POST /sink HTTP/1.1\r\nHost: ${b.cloudIp}\r\nContent-Length: ${n}\r\nConnection: close\r\n\r\n`);
+      writeAll(socket, Buffer.alloc(n, 3));
+      for await (const c of socket) answer += (c as Buffer).toString();
+    } finally {
+      clearInterval(sampler);
+    }
+    peak = Math.max(peak, rssMB(pid));
+    assert.match(answer, new RegExp(`\\r\\n\\r\\n${n}$`), 'the server read every byte');
+    assert.ok(peak - before < 18, `RSS ${before.toFixed(1)} → peak ${peak.toFixed(1)} MB during the upload`);
+  } finally {
+    await own.close();
+  }
+});
+
 test('two 24 MiB echoes at once through the bastion come back intact, and are counted', { timeout: 180_000 }, async () => {
   const bodies = [randomBytes(24 * 1024 * 1024), randomBytes(24 * 1024 * 1024 + 13)];
   // Two channels at once, so one read from the bastion holds packets of both.

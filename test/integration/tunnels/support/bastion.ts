@@ -54,7 +54,8 @@ function usedSubnets(): Set<number> {
   return used;
 }
 
-// The cloud side: HTTP on 8080 (`/bytes/N` streams N bytes) and a TCP echo server on 9000.
+// The cloud side: HTTP on 8080 (`/bytes/N` streams N bytes, POST /sink answers how many it read)
+// and a TCP echo server on 9000.
 const CLOUD_SERVER = `
 const http = require('node:http');
 const net = require('node:net');
@@ -72,6 +73,11 @@ http.createServer((req, res) => {
       res.end();
     };
     return pump();
+  }
+  if (req.method === 'POST' && req.url === '/sink') {
+    let n = 0;
+    req.on('data', (c) => { n += c.length; });
+    return req.on('end', () => res.end(String(n)));
   }
   res.end('inventory says hello to ' + req.socket.remoteAddress);
 }).listen(8080, process.argv[1]);
