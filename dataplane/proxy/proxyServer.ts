@@ -5,7 +5,7 @@ import type { Logger } from '../../extension/core/log';
 import { CONNECT_ESTABLISHED, MAX_HEAD_BYTES, originRequestHead, parseProxyRequest, statusResponse } from '../protocol/httpConnect';
 import { formatTarget, type Target } from '../protocol/parse';
 import * as socks from '../protocol/socks5';
-import { copiesWrites, ownsChunks, release } from './chunkRelease';
+import { ownsChunks, release } from './chunkRelease';
 import type { ConnectionTable } from './connections';
 
 /** Opens a stream to a target through some transport (SSH channel, agent stream, plain TCP). */
@@ -263,10 +263,8 @@ export class ProxyServer {
     socket.on('error', (e) => {
       error ??= e.message;
     });
-    // The client's reads are freed once the far side has taken them, when it copies (chunkRelease.ts).
-    const copies = copiesWrites(remote);
     socket.on('data', (c: Buffer) => {
-      if (!(copies ? remote.write(c, () => release(c)) : remote.write(c))) socket.pause();
+      if (!remote.write(c)) socket.pause();
     });
     remote.on('drain', () => socket.resume());
     socket.on('end', () => remote.end());

@@ -9,7 +9,7 @@ import { Emitter } from '../../extension/core/events';
 import type { Logger } from '../../extension/core/log';
 import { formatTarget, type Target } from '../protocol/parse';
 import { Reply } from '../protocol/socks5';
-import { canRelease, markChunksOwned, markCopiesWrites, release } from '../proxy/chunkRelease';
+import { canRelease, markChunksOwned, release } from '../proxy/chunkRelease';
 import { DialError } from '../proxy/proxyServer';
 import { checkHostKey, fingerprint, keyTypeOf, knownHostsLine, parseKnownHosts, preferKnownAlgorithms } from './knownHosts';
 import type { SshHop } from './sshConfig';
@@ -106,7 +106,8 @@ const READ_BUFFER_BYTES = 256 * 1024;
  * AES-CTR/CBC with HMAC, without the binding: checked in ssh2 1.17's lib/protocol/crypto.js).
  *
  * With such an outbound cipher, every packet written is freed once the kernel has it (chunkRelease.ts):
- * left to the collector, an upload's packets piled up like a download's (+40 MB RSS for 256 MiB).
+ * left to the collector, an upload's packets piled up like a download's (256 MiB up: +38–42 MB RSS,
+ * now +20 MB; the client's reads are left to the collector, see chunkRelease.ts).
  * Nothing is freed before the first key exchange (ssh2 keeps its KEXINIT to hash it), and small
  * writes sit in Buffer's shared pool and are never freed.
  */
@@ -243,9 +244,7 @@ export class SshTransport {
             return reject(new DialError(`${formatTarget(target)}: ${err.message}`, code === 1 ? Reply.NotAllowed : code === 2 ? Reply.ConnectionRefused : Reply.GeneralFailure));
           }
           ch.on('error', () => ch.destroy());
-          // A channel copies every write into packets before its callback, whatever the cipher.
-          const remote = markCopiesWrites(quietDestroy(ch));
-          resolve(this.payloadsCopied.has(last) ? markChunksOwned(remote) : remote);
+          resolve(this.payloadsCopied.has(last) ? markChunksOwned(quietDestroy(ch)) : quietDestroy(ch));
         });
       } catch (e) {
         reject(new DialError(e instanceof Error ? e.message : String(e), Reply.NetworkUnreachable));

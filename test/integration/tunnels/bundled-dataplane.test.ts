@@ -102,7 +102,9 @@ test('packets are freed as soon as the client has them: 256 MiB through a fresh 
   }
 });
 
-test('uploads too: 256 MiB from the client through a fresh data plane grows its RSS by under 18 MB', { timeout: 120_000 }, async () => {
+test('uploads too: 256 MiB from the client through a fresh data plane grows its RSS by under 28 MB', { timeout: 120_000 }, async () => {
+  // The SSH socket frees the packets it has written; the client's reads are left to the collector
+  // (chunkRelease.ts says why). Measured +20 MB that way, +38–42 MB with nothing freed.
   const own = startDataPlane({}, { command: await bundledDataPlane(b.dir) });
   try {
     const kh = path.join(b.dir, 'known_hosts');
@@ -129,7 +131,7 @@ test('uploads too: 256 MiB from the client through a fresh data plane grows its 
     }
     peak = Math.max(peak, rssMB(pid));
     assert.match(answer, new RegExp(`\\r\\n\\r\\n${n}$`), 'the server read every byte');
-    assert.ok(peak - before < 18, `RSS ${before.toFixed(1)} → peak ${peak.toFixed(1)} MB during the upload`);
+    assert.ok(peak - before < 28, `RSS ${before.toFixed(1)} → peak ${peak.toFixed(1)} MB during the upload`);
   } finally {
     await own.close();
   }
