@@ -21,17 +21,21 @@ const sha = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
 before(async () => {
   b = await createBastion();
   await b.startSshd();
-  const kh = path.join(b.dir, 'known_hosts');
-  fs.writeFileSync(kh, `${b.knownHostsLine}\n`);
+  fs.writeFileSync(path.join(b.dir, 'known_hosts'), `${b.knownHostsLine}\n`);
   dp = startDataPlane({}, { command: await bundledDataPlane(b.dir) });
-  const info = await dp.client.request('tunnel.start', {
-    id: 'bundled',
+  socksPort = await tunnelThroughBastion(dp, 'bundled');
+});
+
+/** Starts a tunnel through the bastion in this data plane; resolves with its SOCKS port. */
+async function tunnelThroughBastion(plane: TestDataPlane, id: string): Promise<number> {
+  const info = await plane.client.request('tunnel.start', {
+    id,
     hops: [{ alias: 'bastion', hostName: b.bastionIp, port: 22, user: 'root', identityFiles: [b.userKey], identitiesOnly: true }],
-    knownHostsFiles: [kh],
+    knownHostsFiles: [path.join(b.dir, 'known_hosts')],
     socks: { port: 0 },
   });
-  socksPort = info.socksPort;
-});
+  return info.socksPort;
+}
 
 after(async () => {
   await dp?.close();
@@ -67,74 +71,58 @@ function rssMB(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
 }
 
-test('packets are freed as soon as the client has them: 256 MiB through a fresh data plane grows its RSS by under 18 MB', { timeout: 120_000 }, async () => {
-  // A data plane of its own, so nothing else has grown its heap first. Left to V8's collector,
-  // finished packets piled up 17–30 MB deep between collections and glibc kept the pages: measured
-  // here +32 MB that way, +9 MB with each packet freed once written.
+/**
+ * Runs `transfer` through a data plane of its own (so nothing else has grown its heap first) and
+ * gives its RSS before and the peak during it, sampled every 5 ms (MB).
+ */
+async function rssAround(transfer: (socksPort: number) => Promise<void>): Promise<{ before: number; peak: number }> {
   const own = startDataPlane({}, { command: await bundledDataPlane(b.dir) });
   try {
-    const kh = path.join(b.dir, 'known_hosts');
-    const info = await own.client.request('tunnel.start', {
-      id: 'fresh',
-      hops: [{ alias: 'bastion', hostName: b.bastionIp, port: 22, user: 'root', identityFiles: [b.userKey], identitiesOnly: true }],
-      knownHostsFiles: [kh],
-      socks: { port: 0 },
-    });
+    const port = await tunnelThroughBastion(own, 'fresh');
     const pid = own.client.pid!;
     const before = rssMB(pid);
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, rssMB(pid))), 5);
-    const n = 256 * 1024 * 1024;
-    let got = 0;
     try {
-      const { reply, socket } = await socksConnect(info.socksPort, b.cloudIp, b.cloudPort);
-      assert.equal(reply, 0);
-      socket.write(`GET /bytes/${n} HTTP/1.1\r\nHost: ${b.cloudIp}\r\nConnection: close\r\n\r\n`);
-      for await (const c of socket) got += (c as Buffer).length;
+      await transfer(port);
     } finally {
       clearInterval(sampler);
     }
-    peak = Math.max(peak, rssMB(pid));
-    assert.ok(got > n, `the whole body arrived (${got} bytes)`);
-    assert.ok(peak - before < 18, `RSS ${before.toFixed(1)} → peak ${peak.toFixed(1)} MB during the download`);
+    return { before, peak: Math.max(peak, rssMB(pid)) };
   } finally {
     await own.close();
   }
+}
+
+const MiB256 = 256 * 1024 * 1024;
+
+test('packets are freed as soon as the client has them: 256 MiB through a fresh data plane grows its RSS by under 18 MB', { timeout: 120_000 }, async () => {
+  // Left to V8's collector, finished packets piled up 17–30 MB deep between collections and glibc
+  // kept the pages: measured here +32 MB that way, +9 MB with each packet freed once written.
+  let got = 0;
+  const { before, peak } = await rssAround(async (port) => {
+    const { reply, socket } = await socksConnect(port, b.cloudIp, b.cloudPort);
+    assert.equal(reply, 0);
+    socket.write(`GET /bytes/${MiB256} HTTP/1.1\r\nHost: ${b.cloudIp}\r\nConnection: close\r\n\r\n`);
+    for await (const c of socket) got += (c as Buffer).length;
+  });
+  assert.ok(got > MiB256, `the whole body arrived (${got} bytes)`);
+  assert.ok(peak - before < 18, `RSS ${before.toFixed(1)} → peak ${peak.toFixed(1)} MB during the download`);
 });
 
 test('uploads too: 256 MiB from the client through a fresh data plane grows its RSS by under 28 MB', { timeout: 120_000 }, async () => {
   // The SSH socket frees the packets it has written; the client's reads are left to the collector
   // (chunkRelease.ts says why). Measured +20 MB that way, +38–42 MB with nothing freed.
-  const own = startDataPlane({}, { command: await bundledDataPlane(b.dir) });
-  try {
-    const kh = path.join(b.dir, 'known_hosts');
-    const info = await own.client.request('tunnel.start', {
-      id: 'fresh-upload',
-      hops: [{ alias: 'bastion', hostName: b.bastionIp, port: 22, user: 'root', identityFiles: [b.userKey], identitiesOnly: true }],
-      knownHostsFiles: [kh],
-      socks: { port: 0 },
-    });
-    const pid = own.client.pid!;
-    const before = rssMB(pid);
-    let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssMB(pid))), 5);
-    const n = 256 * 1024 * 1024;
-    let answer = '';
-    try {
-      const { reply, socket } = await socksConnect(info.socksPort, b.cloudIp, b.cloudPort);
-      assert.equal(reply, 0);
-      socket.write(`POST /sink HTTP/1.1\r\nHost: ${b.cloudIp}\r\nContent-Length: ${n}\r\nConnection: close\r\n\r\n`);
-      writeAll(socket, Buffer.alloc(n, 3));
-      for await (const c of socket) answer += (c as Buffer).toString();
-    } finally {
-      clearInterval(sampler);
-    }
-    peak = Math.max(peak, rssMB(pid));
-    assert.match(answer, new RegExp(`\\r\\n\\r\\n${n}$`), 'the server read every byte');
-    assert.ok(peak - before < 28, `RSS ${before.toFixed(1)} → peak ${peak.toFixed(1)} MB during the upload`);
-  } finally {
-    await own.close();
-  }
+  let answer = '';
+  const { before, peak } = await rssAround(async (port) => {
+    const { reply, socket } = await socksConnect(port, b.cloudIp, b.cloudPort);
+    assert.equal(reply, 0);
+    socket.write(`POST /sink HTTP/1.1\r\nHost: ${b.cloudIp}\r\nContent-Length: ${MiB256}\r\nConnection: close\r\n\r\n`);
+    writeAll(socket, Buffer.alloc(MiB256, 3));
+    for await (const c of socket) answer += (c as Buffer).toString();
+  });
+  assert.match(answer, new RegExp(`\\r\\n\\r\\n${MiB256}$`), 'the server read every byte');
+  assert.ok(peak - before < 28, `RSS ${before.toFixed(1)} → peak ${peak.toFixed(1)} MB during the upload`);
 });
 
 test('two 24 MiB echoes at once through the bastion come back intact, and are counted', { timeout: 180_000 }, async () => {
