@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { forwardToPod, testCluster, testNamespace, waitForPodReady } from '../test/support/cluster';
+import { forwardToPod, testNamespace, waitForPodReady } from '../test/support/cluster';
+import { benchCluster, type BenchCluster } from './support/cluster';
 import { performance } from 'node:perf_hooks';
 import { attach, bundleAdapter, startClient, stopQueue, stoppedAt } from '../test/integration/debug/support/adapter';
 import { Jdb } from '../test/integration/debug/support/jdb';
@@ -140,8 +141,8 @@ function order(port: number): Promise<number> {
 
 type ClusterFigures = Omit<Figures, 'stack200Ms' | 'frames'>;
 
-async function clusterRun(t: Teardown, adapter: { readonly file: string }): Promise<{ ours: ClusterFigures; peer: ClusterFigures }> {
-  const { kc, kubeconfigPath } = await testCluster();
+async function clusterRun(t: Teardown, cluster: BenchCluster, adapter: { readonly file: string }): Promise<{ ours: ClusterFigures; peer: ClusterFigures }> {
+  const { kc, kubeconfigPath } = cluster;
   const ns = await testNamespace(kc, 'dbgbench');
   const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());
   try {
@@ -258,8 +259,8 @@ async function clusterRun(t: Teardown, adapter: { readonly file: string }): Prom
  * again (the adapter's connections break at an API-server relay), against what a jdb user does by
  * hand once the JVM listens again: a new port-forward, jdb -attach, stop at.
  */
-async function reattachRun(t: Teardown, adapter: { readonly file: string }): Promise<{ oursMs: number[]; peerMs: number[] }> {
-  const { kc, kubeconfigPath } = await testCluster();
+async function reattachRun(t: Teardown, cluster: BenchCluster, adapter: { readonly file: string }): Promise<{ oursMs: number[]; peerMs: number[] }> {
+  const { kc, kubeconfigPath } = cluster;
   const ns = await testNamespace(kc, 'dbgrbench');
   const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());
   const proxy = await startApiProxy(kubeconfigPath);
@@ -351,8 +352,8 @@ async function waitForJdwp(port: number): Promise<void> {
 
 
 /** F5 (launch) on an existing clone, through the same code the extension runs, against jdb by hand. */
-async function launchRun(t: Teardown, adapter: { readonly file: string }): Promise<{ reuseMs: number; peerMs: number; redeployMs: number }> {
-  const { kc, kubeconfigPath } = await testCluster();
+async function launchRun(t: Teardown, cluster: BenchCluster, adapter: { readonly file: string }): Promise<{ reuseMs: number; peerMs: number; redeployMs: number }> {
+  const { kc, kubeconfigPath } = cluster;
   const ns = await testNamespace(kc, 'dbglbench');
   const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-launch-bench-'));
@@ -453,13 +454,14 @@ async function main(t: Teardown): Promise<void> {
   line('debug-hit-stack-variables', ours.hitToVariablesMs, peer.hitToVariablesMs);
   line('debug-step-over-p50', ours.stepP50Ms, peer.stepP50Ms, { steps });
   line('debug-stack-200', ours.stack200Ms, peer.stack200Ms, { framesDevlane: ours.frames, framesPeer: peer.frames });
-  const c = await clusterRun(t, adapter);
+  const cluster = await benchCluster(t);
+  const c = await clusterRun(t, cluster, adapter);
   line('debug-cluster-attach-verified', c.ours.attachMs, c.peer.attachMs, { target: 'test cluster pod via port-forward' });
   line('debug-cluster-hit-stack-variables', c.ours.hitToVariablesMs, c.peer.hitToVariablesMs);
   line('debug-cluster-step-over-p50', c.ours.stepP50Ms, c.peer.stepP50Ms, { steps: clusterSteps });
-  const r = await reattachRun(t, adapter);
+  const r = await reattachRun(t, cluster, adapter);
   line('debug-forward-dropped-reattached-p50', p50(r.oursMs), p50(r.peerMs), { target: 'drop → re-attached with breakpoints (automatic, incl. 300 ms back-off) vs new port-forward + jdb attach + stop at (by hand, not counting noticing the drop)', drops: r.oursMs.length });
-  const l = await launchRun(t, adapter);
+  const l = await launchRun(t, cluster, adapter);
   line('debug-launch-existing-clone-verified', l.reuseMs, l.peerMs, { target: 'F5 launch on an existing clone (no deploy) vs port-forward + jdb attach + stop at', devlaneWithUnchangedDeployMs: Math.round(l.redeployMs) });
 }
 

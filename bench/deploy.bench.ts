@@ -18,8 +18,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { clusterUp, ensureBinaries } from '../cluster/api';
+import { ensureBinaries } from '../cluster/api';
 import { Deployer } from '../extension/core/clones/deploy/deploy';
 import { execIn } from '../extension/core/kube/exec';
 import { createClone, deleteClone, type CloneEnv } from '../extension/core/clones/lifecycle';
@@ -29,6 +28,7 @@ import { resolveOptions } from '../extension/core/clones/spec/options';
 import { consoleLogger, silentLogger } from '../extension/core/log';
 import { forwardToPod } from '../test/support/cluster';
 import { buildOrdersWithVersion, ordersCommandWithDeployedClasses } from '../test/integration/clones/sampleBuild';
+import { benchCluster } from './support/cluster';
 import { runBench, type Teardown } from './support/teardown';
 
 const runs = Number(process.env.DEPLOY_BENCH_RUNS ?? 3);
@@ -83,10 +83,8 @@ function run(cmd: string, args: string[], timeoutMs = 300_000): Promise<number> 
 }
 
 async function main(t: Teardown): Promise<void> {
-  const kubeconfigPath = process.env.DEVLANE_TEST_KUBECONFIG ?? (await clusterUp({ samples: true, log })).kubeconfigPath;
+  const { kc, kubeconfigPath } = await benchCluster(t);
   const kubectl = path.join(await ensureBinaries(log), 'kubectl');
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
   const env: CloneEnv = { kc, owner: ownerIdentity({ kubeUser: 'bench', osUser: 'bench', host: os.hostname() }), clock: new ServerClock(kc), log: silentLogger };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-bench-deploy-'));
   t.defer(tmp, () => fs.rmSync(tmp, { recursive: true, force: true }));

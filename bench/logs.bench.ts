@@ -20,7 +20,8 @@ import { LogFollow } from '../extension/core/observe/logFollow';
 import { silentLogger } from '../extension/core/log';
 import { webviewHtml } from '../webview/protocol/html';
 import { binaryDir, repoRoot } from '../cluster/paths';
-import { testCluster, testNamespace, waitForPodReady } from '../test/support/cluster';
+import { testNamespace, waitForPodReady } from '../test/support/cluster';
+import { benchCluster } from './support/cluster';
 import { runBench, type Teardown } from './support/teardown';
 import { waitFor } from '../test/support/wait';
 
@@ -117,7 +118,7 @@ async function benchRender(file: string, page: Page, n: number): Promise<{ first
 }
 
 async function benchEndToEnd(t: Teardown, page: Page, file: string, n: number): Promise<{ devlane: number; received: number; peer: number }> {
-  const { kc, kubeconfigPath } = await testCluster();
+  const { kc, kubeconfigPath } = await benchCluster(t);
   const ns = await testNamespace(kc, 'bench-logs');
   const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());
   try {
