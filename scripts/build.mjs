@@ -78,7 +78,7 @@ export function buildAgentJar(outFile = path.join(root, 'dist', 'devlane-agent.j
   try {
     const sources = fs.readdirSync(src, { recursive: true }).filter((f) => f.endsWith('.java')).map((f) => path.join(src, f));
     const manifest = path.join(classes, 'MANIFEST.MF');
-    fs.writeFileSync(manifest, 'Premain-Class: dev.devlane.agent.DevlaneAgent\nAgent-Class: dev.devlane.agent.DevlaneAgent\nCan-Retransform-Classes: true\n');
+    fs.writeFileSync(manifest, 'Premain-Class: dev.devlane.agent.DevlaneAgent\nCan-Retransform-Classes: true\n');
     const out = path.join(classes, 'out');
     for (const [cmd, args] of [
       [tool('javac'), ['--release', '11', '-Xlint:all', '-Werror', '-d', out, ...sources]],

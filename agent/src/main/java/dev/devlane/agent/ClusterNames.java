@@ -118,9 +118,9 @@ final class ClusterNames {
 
   /**
    * Installs the hooks; one stderr line (no values) when the JDK's classes are not as expected.
-   * {@code attached}: into a running JVM (agentmain), where Netty may have loaded already.
+   * Netty's resolver is patched as it loads: at premain no application class has loaded yet.
    */
-  static void install(Instrumentation inst, String value, boolean attached) {
+  static void install(Instrumentation inst, String value) {
     ClusterNames names = parse(value);
     if (names == null) {
       System.err.println("[devlane-agent] " + ENV + " is not in the expected form; cluster names and NIO are not routed through the tunnel");
@@ -136,13 +136,6 @@ final class ClusterNames {
       inst.addTransformer(patches, true);
       inst.retransformClasses(InetAddress.class, Socket.class, Class.forName("sun.nio.ch.SocketChannelImpl"));
       if (patches.failed != null) System.err.println("[devlane-agent] " + patches.failed + " is not as expected; it is not routed through the tunnel");
-      // Netty is patched as it loads; only a JVM attached to can have loaded it before.
-      if (attached) {
-        String resolver = NETTY_RESOLVER.replace('/', '.');
-        for (Class<?> c : inst.getAllLoadedClasses()) {
-          if (c.getName().equals(resolver)) inst.retransformClasses(c);
-        }
-      }
       if (System.getProperty(NO_NATIVE) == null) System.setProperty(NO_NATIVE, "true");
     } catch (Exception | LinkageError e) {
       inst.removeTransformer(patches);

@@ -23,21 +23,15 @@ public final class DevlaneAgent {
 
   private DevlaneAgent() {}
 
-  /** Started with {@code -javaagent}: the way Devlane runs it. */
+  /**
+   * Started with {@code -javaagent}, the only way Devlane runs it. There is no agentmain: its settings
+   * come from the environment Devlane gives the JVM it starts, which a JVM attached to later lacks.
+   */
   public static void premain(String options, Instrumentation inst) {
-    start(inst, false);
-  }
-
-  /** Attached to a running JVM: the same, so a JVM started without it can still be given the tunnel. */
-  public static void agentmain(String options, Instrumentation inst) {
-    start(inst, true);
-  }
-
-  private static void start(Instrumentation inst, boolean attached) {
     String tunnel = System.getenv(ClusterNames.ENV);
     if (tunnel != null && !tunnel.isEmpty()) {
       try {
-        ClusterNames.install(inst, tunnel, attached);
+        ClusterNames.install(inst, tunnel);
       } catch (Throwable e) {
         System.err.println("[devlane-agent] cluster names and NIO are not routed through the tunnel (" + e.getClass().getName() + ")");
       }
