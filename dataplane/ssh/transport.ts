@@ -105,15 +105,10 @@ const READ_BUFFER_BYTES = 256 * 1024;
  * So every read is copied unless `handshake` names a decipher that copies what it keeps (AES-GCM,
  * AES-CTR/CBC with HMAC, without the binding: checked in ssh2 1.17's lib/protocol/crypto.js).
  *
- * With such an outbound cipher, every packet written is freed once the kernel has it (chunkRelease.ts):
- * left to the collector, an upload's packets piled up like a download's (256 MiB up: +38–42 MB RSS,
- * now +20 MB; the client's reads are left to the collector, see chunkRelease.ts).
- * Nothing is freed before the first key exchange (ssh2 keeps its KEXINIT to hash it), and small
- * writes sit in Buffer's shared pool and are never freed.
+ * With such an outbound cipher, every packet written is freed once the kernel has it (freeingWrites).
  */
 function sshSocket(host: string, port: number): { socket: net.Socket; handshake(inboundCipher: string, outboundCipher: string): void } {
   let reuse = false;
-  let freeWritten = false;
   const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   const sock = net.connect({
     host,
@@ -128,29 +123,49 @@ function sshSocket(host: string, port: number): { socket: net.Socket; handshake(
       },
     },
   });
-  const write = sock.write.bind(sock) as (...a: unknown[]) => boolean;
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    sock.uncork();
-  };
-  sock.write = ((...args: unknown[]) => {
-    if (!corked) {
-      corked = true;
-      sock.cork();
-      process.nextTick(uncork);
-    }
-    const chunk = args[0];
-    // ssh2 writes with no callback of its own.
-    if (freeWritten && args.length === 1 && chunk instanceof Uint8Array) return write(chunk, () => release(chunk));
-    return write(...args);
-  }) as typeof sock.write;
+  const freeWritten = freeingWrites(sock, true);
   return {
     socket: sock,
     handshake: (inbound, outbound) => {
       reuse = copiesPackets(inbound);
-      freeWritten = canRelease && copiesPackets(outbound);
+      freeWritten(outbound);
     },
+  };
+}
+
+/**
+ * Frees every packet ssh2 writes into `stream` (the first hop's TCP socket, or the channel a
+ * ProxyJump hop runs through) once the stream is done with it (chunkRelease.ts), while the outbound
+ * cipher last given to the returned function is one whose packets nothing else keeps. Left to the
+ * collector, an upload's packets piled up like a download's: 256 MiB up grew the data plane by
+ * 38–42 MB, now ~20 MB (the client's reads are left to the collector, see chunkRelease.ts).
+ * Nothing is freed before the first key exchange (ssh2 keeps its KEXINIT to hash it), and small
+ * writes sit in Buffer's shared pool and are never freed. A channel copies what it is given into
+ * packets of its own before calling back, so the same holds there.
+ *
+ * `cork`: writes made in one tick go out together (one writev on a socket).
+ */
+function freeingWrites(stream: Duplex, cork: boolean): (outboundCipher: string) => void {
+  let free = false;
+  const write = stream.write.bind(stream) as (...a: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    stream.uncork();
+  };
+  stream.write = ((...args: unknown[]) => {
+    if (cork && !corked) {
+      corked = true;
+      stream.cork();
+      process.nextTick(uncork);
+    }
+    const chunk = args[0];
+    // ssh2 writes with no callback of its own.
+    if (free && args.length === 1 && chunk instanceof Uint8Array) return write(chunk, () => release(chunk));
+    return write(...args);
+  }) as typeof stream.write;
+  return (outboundCipher) => {
+    free = canRelease && copiesPackets(outboundCipher);
   };
 }
 
@@ -296,7 +311,9 @@ export class SshTransport {
       for (let i = 0; i < hops.length; i++) {
         const hop = hops[i]!;
         if (i > 0) {
-          clients.push(await this.connectHop(hop, await this.forwardThrough(clients[i - 1]!, hops[i - 1]!, hop)));
+          const channel = await this.forwardThrough(clients[i - 1]!, hops[i - 1]!, hop);
+          const freeWritten = freeingWrites(channel, false);
+          clients.push(await this.connectHop(hop, channel, (_inbound, outbound) => freeWritten(outbound)));
         } else {
           const first = sshSocket(hop.hostName, hop.port);
           clients.push(await this.connectHop(hop, first.socket, first.handshake));
