@@ -5,7 +5,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DevlaneError, toDevlaneError } from '../../extension/core/errors';
 import type { Logger } from '../../extension/core/log';
 import { JdwpClient, type ClassInfo, type FieldInfo, type LineTable, type MethodInfo, type VariableInfo } from '../jdwp/client';
-import { isNullId, type FrameId, type Location, type ObjectId, type ObjectValue, type ReferenceTypeId, type Value } from '../jdwp/codec';
+import { isNullId, type FrameId, type Location, type ObjectId, type ObjectValue, type PrimitiveValue, type ReferenceTypeId, type Value } from '../jdwp/codec';
 import { isJdwpError } from '../jdwp/connection';
 import type { EventSet, JdwpEvent } from '../jdwp/events';
 import { EventKind, InvokeOptions, JdwpErrorCode, JVM_ACC_STATIC, StepDepth, StepSize, SuspendPolicy, TypeTag } from '../jdwp/protocol';
@@ -1054,32 +1054,13 @@ export class JavaDebugSession extends DebugSession {
   private scopeFor(frame: FrameRef): EvalScope {
     const vm = this.vm();
     const fromValue = async (v: Value): Promise<EvalValue> => {
-      switch (v.tag) {
-        case 'Z':
-          return { kind: 'boolean', value: v.value };
-        case 'J':
-          return { kind: 'long', value: v.value };
-        case 'C':
-          return { kind: 'char', value: String.fromCharCode(v.value) };
-        case 'F':
-        case 'D':
-          return { kind: 'number', value: v.value, integral: false, javaType: v.tag === 'F' ? 'float' : 'double' };
-        case 'B':
-        case 'S':
-        case 'I':
-          return { kind: 'number', value: v.value, integral: true, javaType: v.tag === 'I' ? 'int' : v.tag === 'S' ? 'short' : 'byte' };
-        case 'V':
-          return { kind: 'null' };
-        default:
-          if (isNullId(v.value)) return { kind: 'null' };
-          if (v.tag === 's') return { kind: 'string', value: await vm.stringValue(v.value), handle: v };
-          {
-            const cls = await this.classOf((await vm.referenceType(v.value)).typeId);
-            const boxed = await this.unboxedValue(cls, v.value);
-            if (boxed) return boxed;
-            return { kind: 'object', handle: v, identity: `${simpleName(cls.name)} (id=${BigInt('0x' + v.value)})`, isArray: v.tag === '[' };
-          }
-      }
+      if (isPrimitive(v)) return primitiveEvalValue(v);
+      if (v.tag === 'V' || isNullId(v.value)) return { kind: 'null' };
+      if (v.tag === 's') return { kind: 'string', value: await vm.stringValue(v.value), handle: v };
+      const cls = await this.classOf((await vm.referenceType(v.value)).typeId);
+      const boxed = await this.unboxedValue(cls, v.value);
+      if (boxed) return boxed;
+      return { kind: 'object', handle: v, identity: `${simpleName(cls.name)} (id=${BigInt('0x' + v.value)})`, isArray: v.tag === '[' };
     };
     const objectIdOf = (t: EvalValue): ObjectId | undefined => ((t.kind === 'object' || t.kind === 'string') && t.handle ? (t.handle as Value & { value: string }).value : undefined);
     const fieldOf = async (object: ObjectId, name: string): Promise<EvalValue> => {
@@ -1146,29 +1127,13 @@ export class JavaDebugSession extends DebugSession {
     };
   }
 
+  /** A boxed primitive's value, read from its `value` field: Integer as int, Float as float, and so on. */
   private async unboxedValue(cls: ClassEntry, id: ObjectId): Promise<EvalValue | undefined> {
     if (!/^java\.lang\.(Integer|Long|Short|Byte|Character|Boolean|Float|Double)$/.test(cls.name)) return undefined;
     const field = (await this.fieldsOf(cls)).find((f) => f.name === 'value');
     if (!field) return undefined;
     const [v] = await this.vm().objectValues(id, [field.fieldId]);
-    if (!v) return undefined;
-    switch (v.tag) {
-      case 'Z':
-        return { kind: 'boolean', value: v.value };
-      case 'J':
-        return { kind: 'long', value: v.value };
-      case 'C':
-        return { kind: 'char', value: String.fromCharCode(v.value) };
-      case 'I':
-      case 'S':
-      case 'B':
-        return { kind: 'number', value: v.value, integral: true, javaType: 'int' };
-      case 'F':
-      case 'D':
-        return { kind: 'number', value: v.value, integral: false, javaType: 'double' };
-      default:
-        return undefined;
-    }
+    return v && isPrimitive(v) ? primitiveEvalValue(v) : undefined;
   }
 
   private async findClass(name: string, context: ClassEntry): Promise<ClassEntry | undefined> {
@@ -1502,3 +1467,23 @@ function primitiveText(v: Value): string {
 }
 
 export type { ClassInfo };
+
+const PRIMITIVE_TAGS: ReadonlySet<string> = new Set(['Z', 'B', 'C', 'S', 'I', 'F', 'D', 'J']);
+const isPrimitive = (v: Value): v is PrimitiveValue => PRIMITIVE_TAGS.has(v.tag);
+
+/** A primitive JDWP value as the evaluator sees it, with its Java type. */
+function primitiveEvalValue(v: PrimitiveValue): EvalValue {
+  switch (v.tag) {
+    case 'Z':
+      return { kind: 'boolean', value: v.value };
+    case 'J':
+      return { kind: 'long', value: v.value };
+    case 'C':
+      return { kind: 'char', value: String.fromCharCode(v.value) };
+    case 'F':
+    case 'D':
+      return { kind: 'number', value: v.value, integral: false, javaType: v.tag === 'F' ? 'float' : 'double' };
+    default:
+      return { kind: 'number', value: v.value, integral: true, javaType: v.tag === 'I' ? 'int' : v.tag === 'S' ? 'short' : 'byte' };
+  }
+}

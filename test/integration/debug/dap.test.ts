@@ -160,6 +160,11 @@ test('DAP: variables — strings, chars, longs, boxed, arrays paged, collections
     assert.equal(r.body.result, expected, expression);
   }
   await assert.rejects(dc.evaluateRequest({ expression: 'list.size()', frameId: s.top.id, context: 'watch' }), /Method calls/);
+  // A boxed value evaluates as its primitive, with the primitive's own type (Float as float, not double).
+  for (const [expression, result, type] of [['boxed', '99', 'int'], ['share', '2.5', 'float']]) {
+    const r = await dc.evaluateRequest({ expression: expression!, frameId: s.top.id, context: 'watch' });
+    assert.deepEqual([r.body.result, r.body.type], [result, type], expression);
+  }
 
   const localsRef = scopes.body.scopes.find((x) => x.name === 'Locals')?.variablesReference ?? 0;
   assert.equal((await dc.setVariableRequest({ variablesReference: localsRef, name: 'total', value: '100' })).body.value, '100');
