@@ -47,7 +47,7 @@ fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
 fs.mkdirSync(extensions, { recursive: true });
 const settingsFile = path.join(userData, 'User', 'settings.json');
 const settings = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
-Object.assign(settings, { 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'devlane.kubeconfig': kubeconfig });
+Object.assign(settings, { 'security.workspace.trust.enabled': false, 'git.openRepositoryInParentFolders': 'never', 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'devlane.kubeconfig': kubeconfig });
 fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
 
 const install = spawnSync(codeServer, ['--extensions-dir', extensions, '--user-data-dir', userData, '--force', '--install-extension', vsix], { stdio: ['ignore', 'ignore', 'inherit'] });
