@@ -12,8 +12,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { forwardToPod, testNamespace, waitForPodReady } from '../test/support/cluster';
-import { benchCluster, type BenchCluster } from './support/cluster';
+import { forwardToPod, testNamespace, waitForPodReady, type TestCluster } from '../test/support/cluster';
+import { benchCluster } from './support/cluster';
 import { performance } from 'node:perf_hooks';
 import { attach, bundleAdapter, startClient, stopQueue, stoppedAt } from '../test/integration/debug/support/adapter';
 import { Jdb } from '../test/integration/debug/support/jdb';
@@ -141,7 +141,7 @@ function order(port: number): Promise<number> {
 
 type ClusterFigures = Omit<Figures, 'stack200Ms' | 'frames'>;
 
-async function clusterRun(t: Teardown, cluster: BenchCluster, adapter: { readonly file: string }): Promise<{ ours: ClusterFigures; peer: ClusterFigures }> {
+async function clusterRun(t: Teardown, cluster: TestCluster, adapter: { readonly file: string }): Promise<{ ours: ClusterFigures; peer: ClusterFigures }> {
   const { kc, kubeconfigPath } = cluster;
   const ns = await testNamespace(kc, 'dbgbench');
   const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());
@@ -259,7 +259,7 @@ async function clusterRun(t: Teardown, cluster: BenchCluster, adapter: { readonl
  * again (the adapter's connections break at an API-server relay), against what a jdb user does by
  * hand once the JVM listens again: a new port-forward, jdb -attach, stop at.
  */
-async function reattachRun(t: Teardown, cluster: BenchCluster, adapter: { readonly file: string }): Promise<{ oursMs: number[]; peerMs: number[] }> {
+async function reattachRun(t: Teardown, cluster: TestCluster, adapter: { readonly file: string }): Promise<{ oursMs: number[]; peerMs: number[] }> {
   const { kc, kubeconfigPath } = cluster;
   const ns = await testNamespace(kc, 'dbgrbench');
   const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());
@@ -352,7 +352,7 @@ async function waitForJdwp(port: number): Promise<void> {
 
 
 /** F5 (launch) on an existing clone, through the same code the extension runs, against jdb by hand. */
-async function launchRun(t: Teardown, cluster: BenchCluster, adapter: { readonly file: string }): Promise<{ reuseMs: number; peerMs: number; redeployMs: number }> {
+async function launchRun(t: Teardown, cluster: TestCluster, adapter: { readonly file: string }): Promise<{ reuseMs: number; peerMs: number; redeployMs: number }> {
   const { kc, kubeconfigPath } = cluster;
   const ns = await testNamespace(kc, 'dbglbench');
   const deleteNs = t.defer(`namespace ${ns.name}`, () => ns.dispose());

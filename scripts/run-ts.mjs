@@ -3,9 +3,8 @@
 // same Debian packages `npm test` installs; the cluster CLI builds its binaries itself.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { ensureDebianPackages, ensureNodeModules } from './setup.mjs';
+import { ensureDebianPackages, ensureNodeModules, root } from './setup.mjs';
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const [file, ...args] = process.argv.slice(2);
 try {
   if (file.startsWith('bench/')) ensureDebianPackages();

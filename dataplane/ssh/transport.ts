@@ -87,7 +87,7 @@ const COPYING_DECIPHERS: ReadonlySet<string> = new Set(
 );
 
 /** Whether ssh2 de- or encrypts each packet in a buffer of its own with this cipher (see sshSocket). */
-const copiesPackets = (inboundCipher: string): boolean => !bindingAvailable && COPYING_DECIPHERS.has(inboundCipher);
+const copiesPackets = (cipher: string): boolean => !bindingAvailable && COPYING_DECIPHERS.has(cipher);
 
 // One read takes up to this much: OpenSSH reads its socket 256 KiB at a time too.
 const READ_BUFFER_BYTES = 256 * 1024;
