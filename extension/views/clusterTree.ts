@@ -6,6 +6,7 @@ import { httpCode } from '../core/kube/probe';
 import { cloneLabels } from '../core/clones/labels';
 import { clonePodSource } from '../core/clones/watch';
 import { ResilientWatch } from '../core/observe/resilientWatch';
+import { ClusterWatch } from '../core/kube/clusterWatch';
 import type { ResourceRef } from '../core/kube/resourceRef';
 import { views, type ContextKeys } from '../ids';
 import type { ErrorReason } from '../core/errors';
@@ -54,11 +55,13 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
   private readonly sections: ClusterTreeSection[] = [];
   private readonly view: vscode.TreeView<Node>;
   private cloneWatch: ResilientWatch<V1Pod> | undefined;
+  private clusterWatch: ClusterWatch | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   // Nodes VS Code already holds, kept so a change can refresh just them: it knows elements by identity.
   private readonly sectionNodes = new Map<ClusterTreeSection, Node>();
   private readonly namespaceNodes = new Map<string, Node>();
   private readonly changedNamespaces = new Set<string>();
+  private namespaceListChanged = false;
 
   constructor(private readonly ctx: DevlaneContext) {
     this.view = ctx.own(vscode.window.createTreeView(views.cluster, { treeDataProvider: this, showCollapseAll: true }));
@@ -68,8 +71,16 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
         clearTimeout(this.refreshTimer);
         this.cloneWatch?.dispose();
         this.cloneWatch = undefined;
+        this.clusterWatch?.dispose();
+        this.clusterWatch = undefined;
       },
     });
+    // A closed namespace is not watched: only what the user can see costs a watch.
+    ctx.own(
+      this.view.onDidCollapseElement((e) => {
+        if (e.element.type === 'namespace') this.clusterWatch?.unwatchNamespace(e.element.name);
+      }),
+    );
     ctx.own({ dispose: ctx.kube.onDidChange(() => this.onKube()).dispose });
     // Nothing is loaded until the view is first shown: activation stays cheap.
     ctx.own(
@@ -99,19 +110,35 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
    * Pod events come in bursts (created, scheduled, started): one refresh for each burst, of the
    * sections and the namespaces the changed pods are in, not of the whole tree.
    */
-  private refreshSoon(namespace: string | undefined): void {
+  private refreshSoon(namespace: string | undefined, namespaceList = false): void {
     if (namespace) this.changedNamespaces.add(namespace);
+    this.namespaceListChanged ||= namespaceList;
     clearTimeout(this.refreshTimer);
     this.refreshTimer = setTimeout(() => {
       const namespaces = [...this.changedNamespaces];
       this.changedNamespaces.clear();
-      if (this.sectionNodes.size === 0) return this.refresh();
+      const whole = this.namespaceListChanged;
+      this.namespaceListChanged = false;
+      // The namespaces are the tree's root level: a new or deleted one means refreshing the root.
+      if (whole || this.sectionNodes.size === 0) return this.refresh();
       for (const n of this.sectionNodes.values()) this.changed.fire(n);
       for (const ns of namespaces) {
         const n = this.namespaceNodes.get(ns);
         if (n) this.changed.fire(n);
       }
     }, 250);
+  }
+
+  /** The namespace list and every open namespace update as the cluster changes (core/kube/clusterWatch.ts). */
+  private watchCluster(): void {
+    this.clusterWatch?.dispose();
+    this.clusterWatch = undefined;
+    const s = this.ctx.kube.status;
+    if (s.state !== 'connected') return;
+    const w = new ClusterWatch(s.config.kc, this.ctx.logger);
+    w.onDidChange((c) => (c.scope === 'namespaces' ? this.refreshSoon(undefined, true) : this.refreshSoon(c.namespace)));
+    w.watchNamespaces();
+    this.clusterWatch = w;
   }
 
   /**
@@ -152,6 +179,7 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
     // tooltip-free description name the context, the log has the full cause.
     this.view.description = s.state === 'connected' ? `${s.config.context} · ${s.version}` : s.state === 'error' ? problemLabels[s.error.reason] ?? 'not connected' : undefined;
     this.watchClones();
+    this.watchCluster();
     this.refresh();
   }
 
@@ -213,7 +241,11 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
         return [...sections, ...namespaces];
       }
       if (n.type === 'section') return (await n.section.children()).map((item) => ({ type: 'item' as const, item, ...(refOfItem(item) ? { ref: refOfItem(item)! } : {}) }));
-      if (n.type === 'namespace') return await this.workloadsAndPods(n.name);
+      if (n.type === 'namespace') {
+        // Asked for its children means open (or restored open): from now on it updates by itself.
+        this.clusterWatch?.watchNamespace(n.name);
+        return await this.workloadsAndPods(n.name);
+      }
       if (n.type === 'workload') return await this.pods(n.ref.namespace, n.selector);
       return [];
     } catch (e) {

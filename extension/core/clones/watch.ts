@@ -1,5 +1,5 @@
-import { CoreV1Api, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import type { ListWatchSource } from '../observe/resilientWatch';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { collectionSource, namespacedPath, type ListWatchSource } from '../observe/resilientWatch';
 import { cloneSelector } from './labels';
 
 /**
@@ -9,16 +9,8 @@ import { cloneSelector } from './labels';
  */
 export function clonePodSource(kc: KubeConfig, namespace?: string): ListWatchSource<V1Pod> {
   const api = kc.makeApiClient(CoreV1Api);
-  const watch = new Watch(kc);
-  const path = namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` : '/api/v1/pods';
-  return {
-    async list() {
-      const r = namespace ? await api.listNamespacedPod({ namespace, labelSelector: cloneSelector }) : await api.listPodForAllNamespaces({ labelSelector: cloneSelector });
-      return { items: r.items, resourceVersion: r.metadata?.resourceVersion ?? '' };
-    },
-    async watch(resourceVersion, onEvent, onDone) {
-      const ctl = await watch.watch(path, { resourceVersion, allowWatchBookmarks: true, labelSelector: cloneSelector }, (type, obj) => onEvent(type, obj), onDone);
-      return { abort: () => ctl.abort() };
-    },
-  };
+  const query = { labelSelector: cloneSelector };
+  return namespace
+    ? collectionSource(kc, namespacedPath('/api/v1', namespace, 'pods'), (q) => api.listNamespacedPod({ namespace, ...q }), query)
+    : collectionSource(kc, '/api/v1/pods', (q) => api.listPodForAllNamespaces(q), query);
 }

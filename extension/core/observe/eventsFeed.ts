@@ -3,14 +3,14 @@
  * namespace, merged into a timeline, with explanations worked out from the pod, its nodes and
  * claims. When the pod is deleted the feed says so and keeps the timeline.
  */
-import { CoreV1Api, Watch, type CoreV1Event, type KubeConfig, type V1Node, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Node, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
 import { DevlaneError, toDevlaneError } from '../errors';
 import { Emitter, type Disposable } from '../events';
 import type { Logger } from '../log';
 import type { ResourceRef } from '../kube/resourceRef';
 import { explainEvent, explainPodStatus, type Explanation } from './explain';
 import { classifyApiError } from './kubeErrors';
-import { ResilientWatch, type ListWatchSource } from './resilientWatch';
+import { collectionSource, namespacedPath, ResilientWatch, type ListWatchSource } from './resilientWatch';
 import { httpCode } from '../kube/probe';
 import { EventTimeline, type TimelineEntry } from './timeline';
 
@@ -25,21 +25,14 @@ export interface EventsSnapshot {
 
 /**
  * The events of a namespace, narrowed on the server by field selector when the target is one object.
- * `watchTimeoutSeconds` asks the server to end each watch that early (it otherwise picks 30–60 min).
+ * `watchTimeoutSeconds` asks the server to end each watch that early.
  */
 export function eventSource(kc: KubeConfig, namespace: string, fieldSelector?: string, watchTimeoutSeconds?: number): ListWatchSource<CoreV1Event> {
   const api = kc.makeApiClient(CoreV1Api);
-  const watch = new Watch(kc);
-  return {
-    async list() {
-      const r = await api.listNamespacedEvent({ namespace, ...(fieldSelector ? { fieldSelector } : {}) });
-      return { items: r.items, resourceVersion: r.metadata?.resourceVersion ?? '' };
-    },
-    async watch(resourceVersion, onEvent, onDone) {
-      const ctl = await watch.watch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { resourceVersion, allowWatchBookmarks: true, ...(fieldSelector ? { fieldSelector } : {}), ...(watchTimeoutSeconds ? { timeoutSeconds: watchTimeoutSeconds } : {}) }, (type, obj) => onEvent(type, obj), onDone);
-      return { abort: () => ctl.abort() };
-    },
-  };
+  return collectionSource(kc, namespacedPath('/api/v1', namespace, 'events'), (q) => api.listNamespacedEvent({ namespace, ...q }), {
+    ...(fieldSelector ? { fieldSelector } : {}),
+    ...(watchTimeoutSeconds ? { timeoutSeconds: watchTimeoutSeconds } : {}),
+  });
 }
 
 /** Which events belong to a target (workloads: the object, its ReplicaSets/pods by name prefix). */

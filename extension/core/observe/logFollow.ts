@@ -6,14 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { CoreV1Api, Log, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, Log, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { DevlaneError, toDevlaneError } from '../errors';
 import { Emitter } from '../events';
 import type { Logger } from '../log';
 import type { Session, SessionStatus } from '../sessions/session';
 import { classifyApiError } from './kubeErrors';
 import { LineSplitter, splitTimestamp, defaultMaxLineLength, type LogLine } from './logModel';
-import { ResilientWatch } from './resilientWatch';
+import { collectionSource, namespacedPath, ResilientWatch } from './resilientWatch';
 import { httpCode } from '../kube/probe';
 
 export interface LogFollowOptions {
@@ -83,19 +83,8 @@ export class LogFollow implements Session {
   private watchPod(): void {
     const { namespace, pod } = this.options;
     const api = this.kc.makeApiClient(CoreV1Api);
-    const watch = new Watch(this.kc);
-    const fieldSelector = `metadata.name=${pod}`;
     const w = new ResilientWatch<V1Pod>(
-      {
-        list: async () => {
-          const r = await api.listNamespacedPod({ namespace, fieldSelector });
-          return { items: r.items, resourceVersion: r.metadata?.resourceVersion ?? '' };
-        },
-        watch: async (resourceVersion, onEvent, onDone) => {
-          const ctl = await watch.watch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, { fieldSelector, resourceVersion, allowWatchBookmarks: true }, onEvent, onDone);
-          return { abort: () => ctl.abort() };
-        },
-      },
+      collectionSource(this.kc, namespacedPath('/api/v1', namespace, 'pods'), (q) => api.listNamespacedPod({ namespace, ...q }), { fieldSelector: `metadata.name=${pod}` }),
       { describe: `pod ${namespace}/${pod} for its log`, log: this.log, fatal: (e) => (httpCode(e) === 403 ? new DevlaneError('rbac-forbidden', 'no pod watch') : undefined) },
     );
     this.podWatch = w;

@@ -4,6 +4,7 @@
  * (that version was compacted away) re-lists and replaces the whole state. Other failures retry with
  * a growing delay; 401/403/404 stop it, since retrying cannot fix them.
  */
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { httpCode } from '../kube/probe';
 import { DevlaneError } from '../errors';
 import { Emitter, type Disposable } from '../events';
@@ -21,6 +22,44 @@ export interface WatchHandle {
 export interface ListWatchSource<T extends KubeObject> {
   list(): Promise<{ readonly items: readonly T[]; readonly resourceVersion: string }>;
   watch(resourceVersion: string, onEvent: (type: string, object: unknown) => void, onDone: (err: unknown) => void): Promise<WatchHandle>;
+}
+
+/** Server-side narrowing, applied alike to the list and to the watch that follows it. */
+export interface CollectionQuery {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /** Asks the server to end each watch that early (it otherwise picks 30–60 min). */
+  readonly timeoutSeconds?: number;
+}
+
+/**
+ * The source for one API collection (`/api/v1/namespaces/shop/pods`, `/apis/apps/v1/deployments`…):
+ * `list` is the typed client's call for the same collection, given the same selectors the watch uses.
+ */
+export function collectionSource<T extends KubeObject>(
+  kc: KubeConfig,
+  path: string,
+  list: (q: { labelSelector?: string; fieldSelector?: string }) => Promise<{ readonly items: readonly T[]; readonly metadata?: { readonly resourceVersion?: string } }>,
+  query: CollectionQuery = {},
+): ListWatchSource<T> {
+  const watch = new Watch(kc);
+  const selectors = { ...(query.labelSelector ? { labelSelector: query.labelSelector } : {}), ...(query.fieldSelector ? { fieldSelector: query.fieldSelector } : {}) };
+  return {
+    async list() {
+      const r = await list(selectors);
+      return { items: r.items, resourceVersion: r.metadata?.resourceVersion ?? '' };
+    },
+    async watch(resourceVersion, onEvent, onDone) {
+      const params = { ...selectors, resourceVersion, allowWatchBookmarks: true, ...(query.timeoutSeconds ? { timeoutSeconds: query.timeoutSeconds } : {}) };
+      const ctl = await watch.watch(path, params, (type, obj) => onEvent(type, obj), onDone);
+      return { abort: () => ctl.abort() };
+    },
+  };
+}
+
+/** The path of a namespaced collection: `/api/v1` or `/apis/<group>/<version>`, then the resource. */
+export function namespacedPath(apiPrefix: string, namespace: string, resource: string): string {
+  return `${apiPrefix}/namespaces/${encodeURIComponent(namespace)}/${resource}`;
 }
 
 export type WatchChange<T> =
