@@ -6,10 +6,16 @@ import { httpCode } from '../core/kube/probe';
 import { cloneLabels } from '../core/clones/labels';
 import { clonePodSource } from '../core/clones/watch';
 import { ResilientWatch } from '../core/observe/resilientWatch';
-import { ClusterWatch } from '../core/kube/clusterWatch';
+import { ClusterWatch, type NamespaceContents } from '../core/kube/clusterWatch';
 import type { ResourceRef } from '../core/kube/resourceRef';
 import { views, type ContextKeys } from '../ids';
 import type { ErrorReason } from '../core/errors';
+
+/** Whether a workload's matchLabels select the pod (an empty selector selects nothing here). */
+function selects(selector: Record<string, string>, pod: V1Pod): boolean {
+  const wanted = Object.entries(selector);
+  return wanted.length > 0 && wanted.every(([k, v]) => pod.metadata?.labels?.[k] === v);
+}
 
 const welcomeReasons: ReadonlySet<ErrorReason> = new Set(['kubeconfig-missing', 'kubeconfig-empty', 'kubeconfig-invalid', 'context-missing', 'cluster-unreachable', 'cluster-unauthorized']);
 
@@ -267,8 +273,9 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
 
   private async namespaces(fallback: string): Promise<Node[]> {
     try {
-      const list = await this.core().core.listNamespace();
-      return list.items.map((ns) => ({ type: 'namespace' as const, name: ns.metadata?.name ?? '' })).filter((n) => n.name);
+      // While the namespace list is watched, its watch holds the list: no request per refresh.
+      const names = (await this.clusterWatch?.namespaces()) ?? (await this.core().core.listNamespace()).items.map((ns) => ns.metadata?.name ?? '');
+      return names.map((name) => ({ type: 'namespace' as const, name })).filter((n) => n.name);
     } catch (e) {
       // Namespace-scoped credentials cannot list namespaces: show the context's own namespace.
       if (httpCode(e) === 403) return [{ type: 'namespace', name: fallback }];
@@ -276,22 +283,29 @@ export class ClusterTree implements vscode.TreeDataProvider<Node> {
     }
   }
 
-  private async workloadsAndPods(namespace: string): Promise<Node[]> {
+  /** An open namespace's watches hold what it shows; a namespace that is not watched is listed. */
+  private async contents(namespace: string): Promise<NamespaceContents> {
+    const held = await this.clusterWatch?.contents(namespace);
+    if (held) return held;
     const { core, apps } = this.core();
-    const [deps, sets, pods] = await Promise.all([apps.listNamespacedDeployment({ namespace }), apps.listNamespacedStatefulSet({ namespace }), core.listNamespacedPod({ namespace })]);
+    const [deployments, statefulSets, pods] = await Promise.all([apps.listNamespacedDeployment({ namespace }), apps.listNamespacedStatefulSet({ namespace }), core.listNamespacedPod({ namespace })]);
+    return { deployments: deployments.items, statefulSets: statefulSets.items, pods: pods.items };
+  }
+
+  private async workloadsAndPods(namespace: string): Promise<Node[]> {
+    const { deployments, statefulSets, pods } = await this.contents(namespace);
     const workloads: Node[] = [
-      ...deps.items.map((d) => ({ type: 'workload' as const, ref: { kind: 'Deployment' as const, namespace, name: d.metadata?.name ?? '' }, selector: d.spec?.selector?.matchLabels ?? {}, replicas: `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0} ready` })),
-      ...sets.items.map((d) => ({ type: 'workload' as const, ref: { kind: 'StatefulSet' as const, namespace, name: d.metadata?.name ?? '' }, selector: d.spec?.selector?.matchLabels ?? {}, replicas: `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0} ready` })),
+      ...deployments.map((d) => ({ type: 'workload' as const, ref: { kind: 'Deployment' as const, namespace, name: d.metadata?.name ?? '' }, selector: d.spec?.selector?.matchLabels ?? {}, replicas: `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0} ready` })),
+      ...statefulSets.map((d) => ({ type: 'workload' as const, ref: { kind: 'StatefulSet' as const, namespace, name: d.metadata?.name ?? '' }, selector: d.spec?.selector?.matchLabels ?? {}, replicas: `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0} ready` })),
     ];
     // Pods no listed workload owns (standalone pods, clones, jobs) are listed directly.
-    const owned = (p: V1Pod) => workloads.some((w) => w.type === 'workload' && Object.keys(w.selector).length > 0 && Object.entries(w.selector).every(([k, v]) => p.metadata?.labels?.[k] === v));
-    const loose = pods.items.filter((p) => !owned(p)).map((pod) => ({ type: 'pod' as const, ref: { kind: pod.metadata?.labels?.[cloneLabels.clone] === 'true' ? ('Clone' as const) : ('Pod' as const), namespace, name: pod.metadata?.name ?? '' }, pod }));
+    const owned = (p: V1Pod) => workloads.some((w) => w.type === 'workload' && selects(w.selector, p));
+    const loose = pods.filter((p) => !owned(p)).map((pod) => ({ type: 'pod' as const, ref: { kind: pod.metadata?.labels?.[cloneLabels.clone] === 'true' ? ('Clone' as const) : ('Pod' as const), namespace, name: pod.metadata?.name ?? '' }, pod }));
     return [...workloads, ...loose];
   }
 
   private async pods(namespace: string, selector: Record<string, string>): Promise<Node[]> {
-    const labelSelector = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
-    const pods = await this.core().core.listNamespacedPod({ namespace, labelSelector });
-    return pods.items.map((pod) => ({ type: 'pod' as const, ref: { kind: 'Pod' as const, namespace, name: pod.metadata?.name ?? '' }, pod }));
+    const pods = (await this.contents(namespace)).pods.filter((p) => selects(selector, p));
+    return pods.map((pod) => ({ type: 'pod' as const, ref: { kind: 'Pod' as const, namespace, name: pod.metadata?.name ?? '' }, pod }));
   }
 }
