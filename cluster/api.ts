@@ -9,6 +9,7 @@ import { silentLogger, type Logger } from '../extension/core/log';
 import { kwokctlConfig } from './kwok-config';
 import { binaryDir, clusterPaths, defaultClusterName, network, readVersions, repoRoot, type ClusterPaths } from './paths';
 import { writeExecDispatch, writeKwokWrapper } from './pod-runner/exec-path';
+import { ensureSharedNetnsDir } from './pod-runner/network';
 import { deploySamples } from './samples/deploy';
 import { acquireLock, isAlive, killGroupAndWait, readPid, waitUntil } from './process-util';
 
@@ -180,6 +181,8 @@ async function clusterUpLocked(opts: ClusterUpOptions, paths: ClusterPaths, bin:
 async function createControlPlane(paths: ClusterPaths, bin: string, log: Logger, nodes: number, timeoutMs: number): Promise<void> {
   const started = Date.now();
   fs.mkdirSync(paths.stateDir, { recursive: true });
+  // Before kwok starts: its mount namespace sees pods' network namespaces only through a shared /run/netns.
+  await ensureSharedNetnsDir();
   const dispatcher = writeExecDispatch(paths.execDispatchDir);
   const kwokBinary = writeKwokWrapper(path.join(paths.stateDir, 'kwok'), path.join(bin, 'kwok'), dispatcher);
   const hostPath = process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -26,7 +26,25 @@ export async function run(cmd: string, args: string[], input?: string): Promise<
 const ip = (...args: string[]) => run('ip', args);
 const inCluster = (...args: string[]) => run('ip', ['netns', 'exec', network.clusterNetns, ...args]);
 
-export const netnsPath = (name: string) => `/run/netns/${name}`;
+const netnsDir = '/run/netns';
+export const netnsPath = (name: string) => `${netnsDir}/${name}`;
+
+/**
+ * Makes /run/netns a shared mount point, as `ip netns add` does on first use. It must be one
+ * before kwok starts: kwok runs in a mount namespace of its own (a slave of the host's, see
+ * kwok-controller.sh), and only mounts made under a *shared* /run/netns propagate into it — the
+ * pods' namespaces that port-forward enters. On a machine where nothing made /run/netns shared
+ * yet (a new one: the root mount private, /run/netns absent) a later `ip netns add` makes it
+ * shared only on the host's side, and kwok never sees a pod's namespace.
+ */
+export async function ensureSharedNetnsDir(): Promise<void> {
+  fs.mkdirSync(netnsDir, { recursive: true, mode: 0o755 });
+  // As iproute2 does: make it shared; if it is not a mount point yet, bind it onto itself first.
+  await run('mount', ['--make-shared', netnsDir]).catch(async () => {
+    await run('mount', ['--bind', netnsDir, netnsDir]);
+    await run('mount', ['--make-shared', netnsDir]);
+  });
+}
 
 /** Short, stable names for a pod's netns and veth (interface names are at most 15 bytes). */
 export function podNetIds(uid: string): { netns: string; veth: string } {
@@ -74,7 +92,7 @@ export async function removePodNetwork(uid: string): Promise<void> {
 
 function ourNetns(): string[] {
   try {
-    return fs.readdirSync('/run/netns').filter((n) => n === network.clusterNetns || n.startsWith(podNetnsPrefix));
+    return fs.readdirSync(netnsDir).filter((n) => n === network.clusterNetns || n.startsWith(podNetnsPrefix));
   } catch {
     return [];
   }
