@@ -1,6 +1,5 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { DevlaneError } from '../../extension/core/errors';
+import { findSourceRoots } from '../../extension/core/debug/sourceRoots';
 import { defaultStepFilters } from './types';
 
 /** The shape of a `devlane` debug configuration before VS Code hands it to the adapter. */
@@ -15,25 +14,11 @@ export interface DevlaneDebugConfiguration {
   [key: string]: unknown;
 }
 
-/** Maven/Gradle source layouts looked for under each workspace folder when sourcePaths is not given. */
-const conventionalRoots = ['src/main/java', 'src/test/java', 'src'];
-
-export function defaultSourcePaths(workspaceFolders: readonly string[], exists: (p: string) => boolean = fs.existsSync): string[] {
-  const out: string[] = [];
-  for (const folder of workspaceFolders) {
-    const found = conventionalRoots.map((r) => path.join(folder, r)).filter((p) => exists(p));
-    // src/main/java and src/test/java already cover what src would; src alone is the plain layout.
-    const pick = found.filter((p) => !p.endsWith(`${path.sep}src`) || found.length === 1);
-    out.push(...(pick.length ? pick : [folder]));
-  }
-  return out;
-}
-
 /**
  * Completes an attach configuration: defaults for host, source roots and step filters, and a clear
  * error for what cannot be defaulted. The port is the one thing asked for when missing (by the caller).
  */
-export function resolveAttachConfiguration(config: DevlaneDebugConfiguration, workspaceFolders: readonly string[], exists?: (p: string) => boolean): DevlaneDebugConfiguration {
+export function resolveAttachConfiguration(config: DevlaneDebugConfiguration, workspaceFolders: readonly string[]): DevlaneDebugConfiguration {
   if (config.request !== 'attach') throw new DevlaneError('invalid-input', `"request": "${config.request}" is not available for an attach configuration; Devlane debug configurations use "attach" or "launch".`);
   const port = typeof config.port === 'string' ? Number(config.port) : config.port;
   if (port === undefined || !Number.isInteger(port) || port <= 0 || port > 65535) throw new DevlaneError('invalid-input', `"port" must be the JVM's JDWP port (1–65535), not ${JSON.stringify(config.port)}.`);
@@ -41,7 +26,7 @@ export function resolveAttachConfiguration(config: DevlaneDebugConfiguration, wo
     ...config,
     hostName: config.hostName || '127.0.0.1',
     port,
-    sourcePaths: config.sourcePaths?.length ? config.sourcePaths : defaultSourcePaths(workspaceFolders, exists),
+    sourcePaths: config.sourcePaths?.length ? config.sourcePaths : findSourceRoots(workspaceFolders),
     stepFilters: config.stepFilters ?? [...defaultStepFilters],
   };
 }
@@ -51,7 +36,7 @@ export function resolveAttachConfiguration(config: DevlaneDebugConfiguration, wo
  * deploy and the port are the extension's part, done when the session starts (after the
  * preLaunchTask built the artifact).
  */
-export function resolveLaunchConfiguration(config: DevlaneDebugConfiguration, workspaceFolders: readonly string[], exists?: (p: string) => boolean): DevlaneDebugConfiguration {
+export function resolveLaunchConfiguration(config: DevlaneDebugConfiguration, workspaceFolders: readonly string[]): DevlaneDebugConfiguration {
   if (config.request !== 'launch') throw new DevlaneError('invalid-input', `Expected a "launch" configuration, not "${config.request}".`);
   if (config.clone === undefined) throw new DevlaneError('invalid-input', 'The launch configuration needs "clone": the workload to debug, e.g. {"namespace": "shop", "kind": "Deployment", "name": "orders"}.');
   if (config.jdwpPort !== undefined && (!Number.isInteger(config.jdwpPort) || (config.jdwpPort as number) <= 0 || (config.jdwpPort as number) > 65535)) {
@@ -62,7 +47,7 @@ export function resolveLaunchConfiguration(config: DevlaneDebugConfiguration, wo
   }
   return {
     ...config,
-    sourcePaths: config.sourcePaths?.length ? config.sourcePaths : defaultSourcePaths(workspaceFolders, exists),
+    sourcePaths: config.sourcePaths?.length ? config.sourcePaths : findSourceRoots(workspaceFolders),
     stepFilters: config.stepFilters ?? [...defaultStepFilters],
   };
 }

@@ -330,6 +330,7 @@ export class JavaDebugSession extends DebugSession {
     let fb = this.files.get(file);
     if (!fb) {
       const pkg = declaredPackage(await fs.promises.readFile(file, 'utf8').catch(() => ''));
+      this.sources.learn(file, pkg);
       const { exact, nestedPrefix } = classesOfSource(pkg, file);
       fb = { file, pkg, exact, nestedPrefix, prepareRequests: [], breakpoints: [] };
       this.files.set(file, fb);

@@ -36,12 +36,30 @@ export function classesOfSource(pkg: string, file: string): { exact: string; nes
 }
 
 /**
- * Maps a class's package and SourceFile attribute to a file under the configured source roots.
+ * Maps a class's package and SourceFile attribute to a file under the source roots: the configured
+ * ones, and those learnt from the files breakpoints are set in (a breakpoint's file, less its
+ * package's folders, is a root: whatever the build layout, the class that stops there has a source).
  * Lookups are cached: stack traces ask for the same few files over and over.
  */
 export class SourceLocator {
   private readonly cache = new Map<string, string | null>();
-  constructor(private readonly roots: readonly string[]) {}
+  private readonly roots: string[];
+  constructor(roots: readonly string[]) {
+    this.roots = [...roots];
+  }
+
+  /** Adds the root `file` sits in, given the package it declares (when the folders agree with it). */
+  learn(file: string, pkg: string): void {
+    const parts = pkg ? pkg.split('.') : [];
+    const dir = path.dirname(path.resolve(file));
+    const segments = dir.split(path.sep);
+    if (parts.length && segments.slice(-parts.length).join('.') !== pkg) return;
+    const root = segments.slice(0, segments.length - parts.length).join(path.sep) || path.sep;
+    if (this.roots.includes(root)) return;
+    this.roots.push(root);
+    // Files not found before may be found now.
+    for (const [rel, hit] of this.cache) if (hit === null) this.cache.delete(rel);
+  }
 
   find(pkg: string, sourceFile: string): string | undefined {
     const rel = path.join(...pkg.split('.').filter(Boolean), sourceFile);

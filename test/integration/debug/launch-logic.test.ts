@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { isDevlaneError } from '../../../extension/core/errors';
 import type { CloneInfo } from '../../../extension/core/clones/lifecycle';
 import { resolveOptions } from '../../../extension/core/clones/spec/options';
@@ -67,8 +70,11 @@ test('listening ports from /proc/net/tcp and tcp6: LISTEN (0A) rows only', () =>
 });
 
 test('a launch configuration keeps its clone, gets source roots and step filters; the adapter reads its target from the environment', () => {
-  const c = resolveLaunchConfiguration({ type: 'devlane', request: 'launch', name: 'l', clone: 'shop/orders' }, ['/ws'], (p) => p === '/ws/src/main/java');
-  assert.deepEqual(c.sourcePaths, ['/ws/src/main/java']);
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-launch-'));
+  fs.mkdirSync(path.join(ws, 'src/main/java'), { recursive: true });
+  const c = resolveLaunchConfiguration({ type: 'devlane', request: 'launch', name: 'l', clone: 'shop/orders' }, [ws]);
+  fs.rmSync(ws, { recursive: true, force: true });
+  assert.deepEqual(c.sourcePaths, [path.join(ws, 'src/main/java')]);
   assert.ok(c.stepFilters?.includes('java.*'));
   assert.equal(c.clone, 'shop/orders');
   assert.throws(() => resolveLaunchConfiguration({ type: 'devlane', request: 'launch', name: 'l' }, []), invalid);

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { evaluate, parseExpression, parseHitCondition, parseLogMessage, plainText, type EvalScope, type EvalValue } from '../../../debug-adapter/dap/expression';
 import { classesOfSource, declaredPackage, typeName } from '../../../debug-adapter/dap/sources';
 import { isDevlaneError } from '../../../extension/core/errors';
@@ -114,14 +117,19 @@ test('type names, packages and the classes a source file can hold', () => {
 });
 
 test('attach configurations get defaults; a bad port or another request is an invalid-input error', async () => {
-  const { resolveAttachConfiguration, defaultSourcePaths } = await import('../../../debug-adapter/dap/config');
-  const exists = (p: string) => p === '/ws/app/src/main/java' || p === '/ws/app/src/test/java' || p === '/ws/app/src';
-  assert.deepEqual(defaultSourcePaths(['/ws/app', '/ws/plain'], exists), ['/ws/app/src/main/java', '/ws/app/src/test/java', '/ws/plain']);
-  const r = resolveAttachConfiguration({ type: 'devlane', request: 'attach', name: 'a', port: '5005' }, ['/ws/app'], exists);
-  assert.equal(r.port, 5005);
-  assert.equal(r.hostName, '127.0.0.1');
-  assert.deepEqual(r.sourcePaths, ['/ws/app/src/main/java', '/ws/app/src/test/java']);
-  assert.ok(r.stepFilters?.includes('java.*'));
+  const { resolveAttachConfiguration } = await import('../../../debug-adapter/dap/config');
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'devlane-attach-'));
+  try {
+    for (const d of ['src/main/java', 'src/test/java']) fs.mkdirSync(path.join(ws, d), { recursive: true });
+    const r = resolveAttachConfiguration({ type: 'devlane', request: 'attach', name: 'a', port: '5005' }, [ws]);
+    assert.equal(r.port, 5005);
+    assert.equal(r.hostName, '127.0.0.1');
+    assert.deepEqual(r.sourcePaths, [path.join(ws, 'src/main/java'), path.join(ws, 'src/test/java')]);
+    assert.ok(r.stepFilters?.includes('java.*'));
+    assert.deepEqual(resolveAttachConfiguration({ type: 'devlane', request: 'attach', name: 'a', port: 1, sourcePaths: ['/given'] }, [ws]).sourcePaths, ['/given']);
+  } finally {
+    fs.rmSync(ws, { recursive: true, force: true });
+  }
   assert.throws(() => resolveAttachConfiguration({ type: 'devlane', request: 'attach', name: 'a', port: 70000 }, []), (e: unknown) => isDevlaneError(e) && e.reason === 'invalid-input');
   assert.throws(() => resolveAttachConfiguration({ type: 'devlane', request: 'launch', name: 'a', port: 1 }, []), (e: unknown) => isDevlaneError(e) && /not available/.test(e.message));
 });
