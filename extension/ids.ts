@@ -10,6 +10,7 @@ export const category = 'Devlane';
 /** Command ID → the arguments it is called with (from the palette: none). */
 export interface CommandArgs {
   'devlane.showLog': [];
+  'devlane.getStarted': [];
   'devlane.refresh': [];
   'devlane.chooseKubeconfig': [];
   'devlane.chooseContext': [];
@@ -30,6 +31,7 @@ export interface CommandArgs {
   'devlane.clone.extend': [clone?: unknown];
   'devlane.clone.restartApp': [clone?: unknown];
   'devlane.clone.createFromYaml': [];
+  'devlane.clone.sendRequest': [clone?: unknown];
   'devlane.pod.events': [pod?: unknown];
   'devlane.pod.logs': [pod?: unknown];
   'devlane.pod.capture': [pod?: unknown];
@@ -41,6 +43,7 @@ export type CommandId = keyof CommandArgs;
 /** Title and whether the command is offered in the command palette. */
 export const commands: { readonly [K in CommandId]: { readonly title: string; readonly palette: boolean; readonly icon?: string } } = {
   'devlane.showLog': { title: 'Show Log', palette: true },
+  'devlane.getStarted': { title: 'Get Started', palette: true },
   'devlane.refresh': { title: 'Refresh', palette: true, icon: '$(refresh)' },
   'devlane.chooseKubeconfig': { title: 'Choose Kubeconfig…', palette: true },
   'devlane.chooseContext': { title: 'Choose Context…', palette: true },
@@ -61,6 +64,7 @@ export const commands: { readonly [K in CommandId]: { readonly title: string; re
   'devlane.clone.extend': { title: 'Extend Clone Expiry', palette: true },
   'devlane.clone.restartApp': { title: 'Restart App in Clone', palette: true, icon: '$(debug-restart)' },
   'devlane.clone.createFromYaml': { title: 'Create Clones from devlane.yaml', palette: true },
+  'devlane.clone.sendRequest': { title: 'Send Request to Clone…', palette: true, icon: '$(send)' },
   'devlane.pod.events': { title: 'Show Pod Events', palette: true },
   'devlane.pod.logs': { title: 'Show Pod Logs', palette: true },
   'devlane.pod.capture': { title: 'Capture Packets…', palette: true },
@@ -103,4 +107,6 @@ export interface ContextKeys {
 export type ContextKey = keyof ContextKeys;
 
 export const debugType = 'devlane';
+/** The Get Started walkthrough (contributes.walkthroughs[0].id). */
+export const walkthroughId = 'firstSteps';
 export const outputChannelName = 'Devlane';

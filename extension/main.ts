@@ -8,6 +8,7 @@ import { cloneTreeItems, registerClones } from './clones/commands';
 import { registerDevlaneYamlDiagnostics } from './devlaneYaml/diagnostics';
 import { registerObserve } from './observe/register';
 import { registerDebug } from './debug/register';
+import { registerWalkthrough } from './walkthrough';
 
 let ctx: DevlaneContext | undefined;
 
@@ -26,6 +27,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   registerDevlaneYamlDiagnostics(c);
   registerObserve(c);
   registerDebug(c);
+  registerWalkthrough(c);
   c.setContext('devlane.clusterState', 'loading');
   const loadStart = (globalThis as { __devlaneLoadStart?: number }).__devlaneLoadStart;
   const load = loadStart === undefined ? '' : ` (bundle evaluated in ${(started - loadStart).toFixed(1)} ms before)`;

@@ -1,6 +1,8 @@
 // `npm start`: build and pack Devlane, start the embedded demo cluster unless a kubeconfig is
 // given (KUBECONFIG=… npm start, or npm start -- --kubeconfig FILE), install the VSIX into a local
 // VS Code (code-server) opened on the sample workspace, print the URL, and run until Ctrl-C.
+// Options: --port N (default 8080), --kubeconfig FILE, --profile DIR (the VS Code profile; default
+// ~/.cache/devlane-tools/start).
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -40,15 +42,22 @@ if (!kubeconfig) {
 }
 
 // An isolated VS Code profile, so the demo never touches the user's own VS Code.
-const home = path.join(toolsDir, 'start');
+const home = path.resolve(flag('--profile') ?? path.join(toolsDir, 'start'));
 const userData = path.join(home, 'user-data');
 const extensions = path.join(home, 'extensions');
-fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
 fs.mkdirSync(extensions, { recursive: true });
-const settingsFile = path.join(userData, 'User', 'settings.json');
-const settings = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
-Object.assign(settings, { 'security.workspace.trust.enabled': false, 'git.openRepositoryInParentFolders': 'never', 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'devlane.kubeconfig': kubeconfig });
-fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+/** Merges `values` into one of the profile's settings files (User, or Machine: code-server's remote settings). */
+const updateSettings = (scope, values) => {
+  fs.mkdirSync(path.join(userData, scope), { recursive: true });
+  const file = path.join(userData, scope, 'settings.json');
+  const settings = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  fs.writeFileSync(file, JSON.stringify({ ...settings, ...values }, null, 2));
+};
+updateSettings('User', { 'security.workspace.trust.enabled': false, 'git.openRepositoryInParentFolders': 'never', 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'debug.openDebug': 'openOnDebugBreak' });
+// devlane.kubeconfig is machine-overridable: a code-server window is a remote one, which reads
+// such settings from the Machine (remote) settings only, never from the User file. There it
+// reaches every feature, as the User settings do on the desktop.
+updateSettings('Machine', { 'devlane.kubeconfig': kubeconfig });
 
 const install = spawnSync(codeServer, ['--extensions-dir', extensions, '--user-data-dir', userData, '--force', '--install-extension', vsix], { stdio: ['ignore', 'ignore', 'inherit'] });
 if (install.status !== 0) process.exit(install.status ?? 1);
@@ -56,7 +65,8 @@ if (install.status !== 0) process.exit(install.status ?? 1);
 const workspace = [path.join(root, 'cluster', 'samples', 'shop'), path.join(root, 'samples', 'workspace')].find((p) => fs.existsSync(p)) ?? root;
 const server = spawn(codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--extensions-dir', extensions, '--user-data-dir', userData, workspace], {
   stdio: ['ignore', 'ignore', 'inherit'],
-  env: { ...process.env, DEVLANE_REPO: root },
+  // DEVLANE_DEMO: the extension opens its Get Started walkthrough once in this profile.
+  env: { ...process.env, DEVLANE_REPO: root, DEVLANE_DEMO: '1' },
 });
 
 const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;

@@ -16,6 +16,7 @@ import { ownerIdentity } from '../core/clones/spec/identity';
 import { cloneDefaults, resolveOptions, type CloneOptions } from '../core/clones/spec/options';
 import { createDeclaredClones, firstFailure, summarizeDeclared } from '../core/clones/declared';
 import { registerRedeploy } from './redeploy';
+import { sendRequestToClone } from './sendRequest';
 
 /** The clone environment for one kubeconfig: who I am on it and its server's clock. */
 function makeEnv(ctx: DevlaneContext, kc: KubeConfig): CloneEnv {
@@ -183,6 +184,7 @@ async function pickClone(ctx: DevlaneContext, env: CloneEnv, arg: unknown, title
   const loaded = await ctx.kube.require();
   const clones = await listClones(env, [loaded.namespace]);
   if (clones.length === 0) throw new DevlaneError('not-found', 'You have no clones yet. Use "Devlane: Clone Pod…" first.');
+  if (clones.length === 1) return clones[0]!.ref;
   const now = (await env.clock.now()).getTime();
   return (await vscode.window.showQuickPick(clones.map((c) => ({ label: c.ref.name, description: `${c.ref.namespace} · ${cloneDescription(c, now)}`, value: c.ref })), { title }))?.value;
 }
@@ -331,6 +333,15 @@ export function registerClones(ctx: DevlaneContext): void {
     if (!choice) return;
     const until = await extendClone(env, ref.namespace, ref.name, choice.value);
     void vscode.window.setStatusBarMessage(`$(clock) ${ref.name} now expires at ${until.toLocaleTimeString()}`, 5_000);
+  });
+
+  ctx.registerCommand('devlane.clone.sendRequest', async (arg) => {
+    active();
+    const env = await currentEnv(ctx);
+    const ref = await pickClone(ctx, env, arg, 'Send a request to which clone?');
+    if (!ref) return;
+    const clone = (await listClones(env, [ref.namespace])).find((c) => c.ref.name === ref.name && c.ref.namespace === ref.namespace);
+    await sendRequestToClone(ctx, env, ref, clone?.options?.deploy.readinessPort);
   });
 
   ctx.registerCommand('devlane.clone.restartApp', async (arg) => {

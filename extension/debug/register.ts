@@ -7,9 +7,8 @@ import type { DevlaneContext } from '../context';
 import { debugType } from '../ids';
 import { Emitter } from '../core/events';
 import { DevlaneError, toDevlaneError } from '../core/errors';
-import { readCloneOptionsFile, readSavedClones, saveCloneOptionsFile } from '../core/clones/config';
-import { loadKubeconfig, type LoadedKubeconfig } from '../core/kube/kubeconfig';
-import { resolveOptions } from '../core/clones/spec/options';
+import { readSavedClones } from '../core/clones/config';
+import { withContext, type LoadedKubeconfig } from '../core/kube/kubeconfig';
 import { Deployer } from '../core/clones/deploy/deploy';
 import { restartApp, type CloneEnv } from '../core/clones/lifecycle';
 import { ServerClock } from '../core/clones/serverClock';
@@ -20,7 +19,9 @@ import { launchTargetEnv, type LaunchTarget } from '../../debug-adapter/dap/type
 import { discoverJdwpPort, jdwpPortOf } from '../../debug-adapter/kube/jdwpPort';
 import { parseCloneSource, prepareLaunch, type LaunchTarget as PreparedLaunch } from './launch';
 import { classOutputDirs, hotReplaceSummary } from './hotReplace';
-import { containerChoices, contextChoices, launchConfigurationFor, namespaceChoices, needsContextPick, workloadChoices, type WorkloadChoice } from './targetPicks';
+import { containerChoices, contextChoices, namespaceChoices, needsContextPick, workloadChoices, type WorkloadChoice } from './targetPicks';
+import { likelyLaunchConfiguration, pickFirstDebug } from './firstF5';
+import { offerToSave } from './offerToSave';
 
 /**
  * F5 for `devlane` configurations. The adapter runs as its own Node process (dist/debug-adapter.js)
@@ -252,9 +253,11 @@ class DevlaneConfigurationProvider implements vscode.DebugConfigurationProvider 
     return pickPodTarget(this.ctx, c);
   }
 
-  provideDebugConfigurations(): vscode.DebugConfiguration[] {
+  /** "Create a launch.json file": the likeliest workload of the cluster, else a template to fill in. */
+  async provideDebugConfigurations(folder: vscode.WorkspaceFolder | undefined): Promise<vscode.DebugConfiguration[]> {
+    const likely = await likelyLaunchConfiguration(this.ctx, folder).catch(() => undefined);
     return [
-      { type: debugType, request: 'launch', name: 'Devlane: Debug in my clone', clone: { namespace: 'default', kind: 'Deployment', name: 'my-app' }, preLaunchTask: 'mvn: package' },
+      likely ?? { type: debugType, request: 'launch', name: 'Devlane: Debug in my clone', clone: { namespace: 'default', kind: 'Deployment', name: 'my-app' }, preLaunchTask: 'mvn: package' },
       { type: debugType, request: 'attach', name: 'Devlane: Attach to JVM', hostName: '127.0.0.1', port: 5005 },
     ];
   }
@@ -262,8 +265,13 @@ class DevlaneConfigurationProvider implements vscode.DebugConfigurationProvider 
   /** F5 without a launch.json, or a configuration missing its port: ask for what cannot be defaulted. */
   async resolveDebugConfiguration(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
     const c = { ...config } as DevlaneDebugConfiguration;
-    if (!c.type && !c.request && !c.name) Object.assign(c, { type: debugType, request: 'attach', name: 'Devlane: Attach to JVM' });
     try {
+      if (!c.type && !c.request && !c.name) {
+        // F5 without a launch configuration: debugging in a clone is offered first.
+        const first = await pickFirstDebug(this.ctx, folder);
+        if (!first) return undefined;
+        Object.assign(c, first);
+      }
       if (c.request === 'launch') {
         if (c.clone === undefined) {
           const picked = await pickLaunchTarget(this.ctx, folder, c);
@@ -272,7 +280,7 @@ class DevlaneConfigurationProvider implements vscode.DebugConfigurationProvider 
           if (picked.container) c.container = picked.container;
           if (picked.context) c.context = picked.context;
           // Not awaited: the session starts now; the offer stays until answered or dismissed.
-          if (picked.fromCluster) void offerToSave(this.ctx, folder, picked, typeof c.preLaunchTask === 'string' ? c.preLaunchTask : undefined);
+          if (picked.fromCluster) void offerToSave(this.ctx, folder ?? vscode.workspace.workspaceFolders?.[0], picked, { ...(typeof c.preLaunchTask === 'string' ? { preLaunchTask: c.preLaunchTask } : {}), inDevlaneYaml: false });
         }
         const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
         return resolveLaunchConfiguration(c, folders) as vscode.DebugConfiguration;
@@ -300,8 +308,7 @@ class DevlaneConfigurationProvider implements vscode.DebugConfigurationProvider 
 /** The cluster connection for a configuration's context: Devlane's own unless it names another. */
 async function kubeFor(ctx: DevlaneContext, context: string | undefined): Promise<LoadedKubeconfig> {
   const loaded = await ctx.kube.require();
-  if (!context || context === loaded.context) return loaded;
-  return loadKubeconfig({ ...(ctx.config.get('devlane.kubeconfig') ? { path: ctx.config.get('devlane.kubeconfig') } : {}), context });
+  return context ? withContext(loaded, context) : loaded;
 }
 
 /** Asks for the context when the configuration names none, Devlane's settings neither, and there are several. */
@@ -390,31 +397,6 @@ async function pickLaunchTarget(ctx: DevlaneContext, folder: vscode.WorkspaceFol
   const container = await pickContainer(picked.w.spec, typeof c.container === 'string' ? c.container : undefined, `${title} ${picked.w.name}`);
   if (!container) return undefined;
   return { namespace, kind: picked.w.kind, name: picked.w.name, ...container, ...context, fromCluster: true };
-}
-
-/** After a pick from the cluster: keep the answer in launch.json or devlane.yaml so the next F5 asks nothing. */
-async function offerToSave(ctx: DevlaneContext, folder: vscode.WorkspaceFolder | undefined, picked: PickedLaunch, preLaunchTask: string | undefined): Promise<void> {
-  const inLaunch = 'Save in launch.json';
-  const inYaml = 'Save in devlane.yaml';
-  const root = folder ?? vscode.workspace.workspaceFolders?.[0];
-  if (!root) return;
-  const answer = await vscode.window.showInformationMessage(`Keep ${picked.kind} ${picked.namespace}/${picked.name} as the workload to debug?`, inLaunch, inYaml);
-  try {
-    if (answer === inLaunch) {
-      const launch = vscode.workspace.getConfiguration('launch', root.uri);
-      const existing = launch.get<unknown[]>('configurations') ?? [];
-      await launch.update('configurations', [...existing, launchConfigurationFor(picked, preLaunchTask)], vscode.ConfigurationTarget.WorkspaceFolder);
-      ctx.log.info(`saved a launch configuration for ${picked.kind} ${picked.namespace}/${picked.name} in launch.json`);
-    } else if (answer === inYaml) {
-      const file = path.join(root.uri.fsPath, 'devlane.yaml');
-      const key = { namespace: picked.namespace, kind: picked.kind, name: picked.name };
-      const options = await readCloneOptionsFile(file, key);
-      await saveCloneOptionsFile(file, key, picked.container ? resolveOptions({ ...options, container: picked.container }) : options);
-      ctx.log.info(`saved ${picked.kind} ${picked.namespace}/${picked.name} under "clones" in ${file}`);
-    }
-  } catch (e) {
-    void ctx.showError(e);
-  }
 }
 
 type KubernetesTarget = { kubeconfig?: string; context?: string; namespace?: string; pod?: string; container?: string };

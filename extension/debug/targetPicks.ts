@@ -92,7 +92,7 @@ export function containerChoices(spec: V1PodSpec, configured?: string): string[]
 }
 
 /** The picked answers as a launch configuration to keep in launch.json (no more questions next time). */
-export function launchConfigurationFor(choice: { readonly kind: SourceKind; readonly namespace: string; readonly name: string; readonly container?: string; readonly context?: string }, preLaunchTask?: string): Record<string, unknown> {
+export function launchConfigurationFor(choice: { readonly kind: string; readonly namespace: string; readonly name: string; readonly container?: string; readonly context?: string }, preLaunchTask?: string): Record<string, unknown> {
   return {
     type: 'devlane',
     request: 'launch',

@@ -83,6 +83,15 @@ export function loadKubeconfig(source: KubeconfigSource = {}): LoadedKubeconfig 
   return { kc, files: existing, context: ctx.name, namespace: ctx.namespace ?? 'default', server: cluster.server };
 }
 
+/**
+ * The same kubeconfig files with another context: a configuration naming its own context uses the
+ * cluster connection's files, never a second look-up that could find other ones.
+ */
+export function withContext(loaded: LoadedKubeconfig, context: string): LoadedKubeconfig {
+  if (context === loaded.context) return loaded;
+  return loadKubeconfig({ env: { KUBECONFIG: loaded.files.join(path.delimiter) }, context });
+}
+
 function mergeInto(target: KubeConfig, part: KubeConfig): void {
   // The first file to define a name wins, as kubectl merges KUBECONFIG lists.
   const has = <T extends { name: string }>(list: readonly T[], name: string) => list.some((x) => x.name === name);

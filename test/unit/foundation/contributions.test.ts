@@ -59,3 +59,20 @@ test('activation is on demand only, and the engine is VS Code 1.100', () => {
   assert.ok(pkg.activationEvents.includes('onDebugResolve:devlane'));
   assert.match(pkg.dependencies['@kubernetes/client-node'], /^~1\.4\./);
 });
+
+test('the walkthrough: its id is the one the code opens, every step has its media, Devlane links name declared commands', async () => {
+  const { walkthroughId } = await import('../../../extension/ids');
+  const [walkthrough, ...others] = c.walkthroughs as { id: string; steps: { id: string; description: string; media: { markdown?: string } }[] }[];
+  assert.equal(others.length, 0);
+  assert.equal(walkthrough?.id, walkthroughId);
+  const ids = new Set(Object.keys(commands));
+  const root = path.join(__dirname, '..', '..', '..');
+  for (const step of walkthrough?.steps ?? []) {
+    assert.ok(step.media.markdown && fs.existsSync(path.join(root, step.media.markdown)), `step ${step.id}: media ${step.media.markdown} is missing`);
+    for (const m of step.description.matchAll(/\(command:(devlane\.[\w.]+?)(?:\?[^)]*)?\)/g)) {
+      const id = m[1] ?? '';
+      // View focus commands come with the view, not from contributes.commands.
+      assert.ok(ids.has(id) || (Object.values(views) as string[]).some((v) => id === `${v}.focus`), `step ${step.id} links unknown command ${id}`);
+    }
+  }
+});

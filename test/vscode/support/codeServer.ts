@@ -178,18 +178,31 @@ export class VsCode {
     };
     try {
       await waitFor('code-server to listen', () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok), { timeoutMs: 60_000, intervalMs: 250 });
-      const browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
-      });
-      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-      const page = await context.newPage();
-      await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-      await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
-      await page.locator('.statusbar').waitFor({ timeout: 60_000 });
-      return new VsCode(page, workspace, userData, browser, server, [base]);
+      return await VsCode.open(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`, { workspace, userDataDir: userData, server, dirs: [base] });
     } catch (e) {
       kill();
+      throw e;
+    }
+  }
+
+  /**
+   * Chromium on a VS Code that already serves `url` (code-server started by someone else, e.g.
+   * `npm start`); closing kills `server`'s process group and removes `dirs`.
+   */
+  static async open(url: string, o: { workspace: string; userDataDir: string; server: ChildProcess; dirs: string[] }): Promise<VsCode> {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+      await page.locator('.statusbar').waitFor({ timeout: 60_000 });
+      return new VsCode(page, o.workspace, o.userDataDir, browser, o.server, o.dirs);
+    } catch (e) {
+      await browser.close().catch(() => undefined);
       throw e;
     }
   }
