@@ -26,7 +26,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['extension/core/**', 'dataplane/**', 'debug-adapter/**', 'cluster/**', 'webview/**', 'bench/**', 'test/unit/**', 'test/integration/**', 'scripts/**', 'tunnel-agent/**'],
+    files: ['common/**', 'extension/core/**', 'dataplane/**', 'debug-adapter/**', 'cluster/**', 'webview/**', 'bench/**', 'test/unit/**', 'test/integration/**', 'scripts/**', 'tunnel-agent/**'],
     rules: noVscode,
   },
   {
