@@ -34,6 +34,10 @@ export type ErrorReason =
   | 'capture-filter'
   | 'registry-rejected'
   | 'bastion-loopback-only'
+  | 'lane-owned'
+  | 'gitops-managed'
+  | 'mesh-absent'
+  | 'lane-opted-out'
   | 'invalid-input'
   | 'internal';
 

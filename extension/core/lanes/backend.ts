@@ -13,6 +13,12 @@ export interface ServiceRoutes {
   readonly service: { readonly namespace: string; readonly name: string };
   readonly key: LaneKey;
   readonly lanes: readonly LaneRoute[];
+  /**
+   * Add lane routes to objects Argo CD or Flux manage, knowing their next sync may take them out.
+   * Without it, such an object is refused (reason `gitops-managed`) so the user can choose another
+   * back-end.
+   */
+  readonly allowGitOps?: boolean;
 }
 
 export interface LaneRoute {
@@ -24,6 +30,8 @@ export interface LaneRoute {
   readonly memberService: string;
   /** Percent (0–100) of the baseline's requests copied to the member, answers discarded. */
   readonly mirrorPercent?: number;
+  /** The lane's lease Job in the Service's namespace: per-lane objects are owned by it, so they go at the lane's expiry. */
+  readonly lease?: { readonly name: string; readonly uid: string };
 }
 
 export type BackendKind = 'istio' | 'gateway' | 'router';
